@@ -1,0 +1,47 @@
+// The one place engine differences live. Feature code and stores never test for the engine;
+// they ask this interface.
+import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, type Transaction } from 'kysely';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Capabilities {
+  readonly engine: Engine;
+  /** Adds an auto-incrementing integer primary key column. */
+  addIdColumn<T extends string>(table: CreateTableBuilder<T, any>, name?: string): CreateTableBuilder<T, any>;
+  /**
+   * Serialises writers of one logical resource (e.g. the audit chain head) inside a transaction.
+   * SQLite already runs one writer at a time; PostgreSQL takes a transaction-scoped advisory lock.
+   */
+  lockInTransaction(trx: Transaction<any>, key: number): Promise<void>;
+  /** True when this store can be shared by several replicas (leader election, change notifications). */
+  readonly multiReplica: boolean;
+}
+
+const sqliteCapabilities: Capabilities = {
+  engine: 'sqlite',
+  addIdColumn: (table, name = 'id') =>
+    table.addColumn(name, 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement()),
+  lockInTransaction: async () => {},
+  multiReplica: false,
+};
+
+const postgresCapabilities: Capabilities = {
+  engine: 'postgres',
+  addIdColumn: (table, name = 'id') =>
+    table.addColumn(name, 'bigint', (c: ColumnDefinitionBuilder) => c.primaryKey().generatedByDefaultAsIdentity()),
+  lockInTransaction: async (trx, key) => {
+    await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
+  },
+  multiReplica: true,
+};
+
+export const capabilitiesFor = (engine: Engine): Capabilities =>
+  engine === 'sqlite' ? sqliteCapabilities : postgresCapabilities;
+
+/** Stable keys for lockInTransaction / advisory locks. */
+export const lockKeys = {
+  auditChain: 7_100_001,
+  leader: 7_100_002,
+} as const;
+
+export type Db<T> = Kysely<T>;

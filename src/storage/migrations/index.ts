@@ -1,0 +1,13 @@
+// Ordered migrations. Each feature adds its own file and one line here; names sort in order.
+import type { Kysely } from 'kysely';
+import type { Capabilities } from '../capabilities.ts';
+import * as foundation from './001-foundation.ts';
+
+export interface MigrationModule {
+  up(db: Kysely<any>, caps: Capabilities): Promise<void>;
+  down(db: Kysely<any>, caps: Capabilities): Promise<void>;
+}
+
+export const migrations: Record<string, MigrationModule> = {
+  '001-foundation': foundation,
+};
