@@ -1,0 +1,45 @@
+// Bearer API keys with roles. Roles are ordered: a key may do what its role and every lower role may.
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { FailsafeError } from '../core/errors.ts';
+import type { ApiKey, Role } from '../core/types.ts';
+
+export const roleRank: Record<Role, number> = { client: 0, viewer: 1, operator: 2, admin: 3 };
+
+export const hasRole = (key: Pick<ApiKey, 'role'>, needed: Role): boolean => roleRank[key.role] >= roleRank[needed];
+
+export interface Authenticator {
+  /** The key for a presented secret, or undefined when unknown, revoked or expired. */
+  authenticate(secret: string): Promise<ApiKey | undefined>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey?: ApiKey;
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  return match ? match[1]!.trim() : undefined;
+}
+
+/** The actor recorded in audit entries and timelines for this request. */
+export const actorOf = (request: FastifyRequest): string => (request.apiKey ? `key:${request.apiKey.name}` : 'anonymous');
+
+export function makeRequireRole(authenticator: Authenticator) {
+  return (needed: Role): preHandlerAsyncHookHandler =>
+    async function requireRole(request: FastifyRequest, _reply: FastifyReply) {
+      const token = bearerToken(request);
+      if (!token) throw new FailsafeError('UNAUTHORIZED', 'missing API key: send Authorization: Bearer <key>');
+      const key = await authenticator.authenticate(token);
+      if (!key) throw new FailsafeError('UNAUTHORIZED', 'invalid, revoked or expired API key');
+      if (!hasRole(key, needed)) {
+        throw new FailsafeError('FORBIDDEN', `this action needs the ${needed} role; the key "${key.name}" has ${key.role}`);
+      }
+      request.apiKey = key;
+    };
+}
+
+export type RequireRole = ReturnType<typeof makeRequireRole>;

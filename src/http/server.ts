@@ -1,0 +1,61 @@
+// Assembles the HTTP server: data plane (/v1), admin API (/api/v1), /metrics, health, dashboard.
+// The composition root (src/main.ts) passes the feature plugins in.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { AppContext } from '../app-context.ts';
+import { FailsafeError } from '../core/errors.ts';
+import { isDataPlanePath, openAiErrorBody, sendError } from './error-mapping.ts';
+
+export type FeaturePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void>;
+
+export interface ServerOptions {
+  bodyLimitBytes: number;
+  /** Mounted under /api/v1 (admin and control plane). */
+  adminPlugins: FeaturePlugin[];
+  /** Mounted at the root (data plane /v1, /metrics, dashboard). */
+  rootPlugins: FeaturePlugin[];
+  ready?: () => boolean;
+}
+
+export async function buildServer(ctx: AppContext, options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimitBytes,
+    // Request ids are ours (x-request-id); Fastify's counter would only confuse logs.
+    genReqId: () => '',
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) => {
+    if (isDataPlanePath(request.url)) {
+      return reply.code(404).send(openAiErrorBody(404, `no such endpoint: ${request.method} ${request.url}`, 'not_found'));
+    }
+    return sendError(request, reply, new FailsafeError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Failsafe API', version: '1', description: 'Incident response and rollback control plane for AI models' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const ready = options.ready ? options.ready() : true;
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+
+  await app.register(async (scope) => {
+    scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    for (const plugin of options.adminPlugins) await plugin(scope, ctx);
+  }, { prefix: '/api/v1' });
+
+  for (const plugin of options.rootPlugins) await app.register(async (scope) => plugin(scope, ctx));
+
+  return app;
+}
