@@ -243,6 +243,24 @@ export interface Incident {
   evidence: Evidence[];
   rootCause?: { category: string; summary: string; confidence: number };
   runbook?: { id: string; version: number };
+  /** Every signal that fed this incident, keyed `monitor:<name>` or `<source>:<alert key>`. */
+  sources?: Record<string, IncidentSignal>;
+  /** Evidence items received in total (`evidence` keeps only the newest ones; the timeline has all). */
+  evidenceCount?: number;
+  /** What automatic escalation counts from: set on open and whenever a human sets the severity. */
+  severityBasis?: { severity: Severity; evidenceCount: number; setBy: Actor; at: EpochMs };
+  declineReason?: string;
+  updatedAt?: EpochMs;
+}
+
+/** One signal that fed an incident: a monitor, or an alert from outside. */
+export interface IncidentSignal {
+  kind: 'monitor' | 'alert';
+  firstAt: EpochMs;
+  lastAt: EpochMs;
+  count: number;
+  /** Alerts only: whether the source still reports it firing. */
+  status?: 'firing' | 'resolved';
 }
 
 export interface TimelineEvent {
