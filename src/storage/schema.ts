@@ -121,6 +121,52 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface IncidentsTable {
+  id: string;
+  model: string;
+  version: string | null;
+  family: string;
+  title: string;
+  severity: string;
+  status: string;
+  source: string;
+  dedup_key: string;
+  /** The dedup key while the incident is active, NULL once closed; unique, so one active incident per key. */
+  open_key: string | null;
+  detected_at: number;
+  onset_at: number | null;
+  acknowledged_at: number | null;
+  contained_at: number | null;
+  mitigated_at: number | null;
+  resolved_at: number | null;
+  reviewed_at: number | null;
+  declined_at: number | null;
+  updated_at: number | null;
+  impact: string; // JSON ImpactScope
+  evidence: string; // JSON Evidence[]
+  evidence_count: number;
+  root_cause: string | null; // JSON
+  runbook: string | null; // JSON {id, version}
+  sources: string | null; // JSON Record<string, IncidentSignal>
+  severity_basis: string | null; // JSON
+  decline_reason: string | null;
+}
+
+export interface IncidentTimelineTable {
+  id: Generated<number>;
+  incident_id: string;
+  at: number;
+  kind: string;
+  actor: string;
+  message: string;
+  data: string | null; // JSON
+}
+
+export interface SignedRequestsTable {
+  signature: string;
+  seen_at: number;
+}
+
 /** Every table. Feature migrations add theirs here. */
 export interface Database {
   models: ModelsTable;
@@ -131,4 +177,7 @@ export interface Database {
   feedback: FeedbackTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  incidents: IncidentsTable;
+  incident_timeline: IncidentTimelineTable;
+  signed_requests: SignedRequestsTable;
 }
