@@ -3,6 +3,7 @@
 import type { ApiKeyStore } from './auth/api-key-store.ts';
 import type { AuditStore } from './audit/audit-store.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
+import type { IncidentStore } from './incidents/incident-store.ts';
 import type { ModelStore, VersionStore } from './registry/registry-store.ts';
 import type { RouteStore } from './routing/route-store.ts';
 import type { TraceStore } from './telemetry/trace-store.ts';
@@ -15,6 +16,7 @@ export interface Stores {
   feedback: FeedbackStore;
   apiKeys: ApiKeyStore;
   audit: AuditStore;
+  incidents: IncidentStore;
   /** Runs fn in one transaction. Nested calls join the outer transaction. */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
 }
