@@ -1,0 +1,63 @@
+// What counts as a failed request during RCA. Incidents come from different signal families,
+// but a root cause shows up in every bad outcome we can observe, so the judge is the union of
+// them (plus "slow" for latency incidents, which would otherwise see no failures at all).
+import type { Feedback, Trace } from '../types.ts';
+import { quantile } from './rca-stats.ts';
+
+export interface FailureJudge {
+  isFailure(trace: Trace): boolean;
+  /** Plain-language definition, shown with the result. */
+  definition: string;
+  /** Latency above which a request counts as slow (latency incidents only). */
+  slowThresholdMs?: number;
+}
+
+/** Upstream failure classes: the provider or the network between us and it. */
+export const upstreamErrorClasses = new Set(['upstream_5xx', 'timeout', 'connection', 'upstream_429', 'rate_limited']);
+
+/** The version a request was first sent to: a retry on the stable version does not hide the failing one. */
+export const armOf = (trace: Trace): string => trace.firstVersion ?? trace.version ?? '(none)';
+
+/** Request failed in the data plane: error, blocked, fallback, or its first attempt failed and was retried. */
+export const isOperationalFailure = (trace: Trace): boolean => trace.status !== 'ok' || trace.retried;
+
+export const failedValidator = (trace: Trace): boolean => trace.validators?.some((v) => !v.passed) ?? false;
+
+export interface FeedbackIndex {
+  /** Latest label per request id. */
+  labels: Map<string, string>;
+  /** Requests with at least one negative rating. */
+  negative: Set<string>;
+}
+
+export function indexFeedback(feedback: readonly Feedback[]): FeedbackIndex {
+  const labels = new Map<string, string>();
+  const latestAt = new Map<string, number>();
+  const negative = new Set<string>();
+  for (const f of feedback) {
+    if (f.rating === -1) negative.add(f.requestId);
+    if (f.label !== undefined && f.label !== '' && f.receivedAt >= (latestAt.get(f.requestId) ?? -Infinity)) {
+      labels.set(f.requestId, f.label);
+      latestAt.set(f.requestId, f.receivedAt);
+    }
+  }
+  return { labels, negative };
+}
+
+export function failureJudge(family: string, baseline: readonly Trace[], feedback: FeedbackIndex): FailureJudge {
+  let slowThresholdMs: number | undefined;
+  if (family === 'latency') {
+    const ok = baseline.filter((t) => t.status === 'ok').map((t) => t.latencyMs).sort((x, y) => x - y);
+    // Baseline p99, but at least twice the median: a tight baseline must not turn jitter into failures.
+    if (ok.length >= 20) slowThresholdMs = Math.max(quantile(ok, 0.99), 2 * quantile(ok, 0.5));
+  }
+  const isFailure = (t: Trace): boolean => {
+    if (isOperationalFailure(t) || failedValidator(t) || feedback.negative.has(t.requestId)) return true;
+    const label = feedback.labels.get(t.requestId);
+    if (label !== undefined && t.prediction !== undefined && label !== t.prediction) return true;
+    return slowThresholdMs !== undefined && t.latencyMs > slowThresholdMs;
+  };
+  const parts = ['error, blocked or fallback answer', 'retried first attempt', 'failed validator', 'negative rating', 'label disagreeing with the prediction'];
+  if (slowThresholdMs !== undefined) parts.push(`latency above ${Math.round(slowThresholdMs)} ms (baseline p99)`);
+  return { isFailure, definition: parts.join('; '), ...(slowThresholdMs !== undefined ? { slowThresholdMs } : {}) };
+}
