@@ -6,6 +6,11 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FailsafeError } from './core/errors.ts';
+import { alertsConfigSchema } from './features/alerts/alerts-config.ts';
+import { severityConfigSchema } from './features/incidents/severity-config.ts';
+import { notificationsConfigSchema } from './features/notifications/notifications-config.ts';
+import { stagingConfigSchema } from './features/staging/staging-config.ts';
+import { validatorsConfigSchema } from './features/validators/validator-config.ts';
 
 const versionName = z
   .string()
@@ -49,6 +54,10 @@ export const modelConfigSchema = z
     stickyKey: z.string().optional(),
     shadow: z.strictObject({ version: versionName, percent: z.number().min(0).max(100) }).optional(),
     golden: z.string().optional(),
+    /** Output validators (guardrails), see src/features/validators/validator-config.ts. */
+    validators: validatorsConfigSchema.optional(),
+    /** Staging gates for the golden set, see src/features/staging/staging-config.ts. */
+    staging: stagingConfigSchema.optional(),
   })
   .superRefine((m, ctx) => {
     const names = new Set<string>();
@@ -97,6 +106,9 @@ export const configSchema = z
     server: serverSchema.prefault({}),
     traces: tracesSchema.prefault({}),
     models: z.array(modelConfigSchema).default([]),
+    severity: severityConfigSchema.prefault({}),
+    alerts: alertsConfigSchema.prefault({}),
+    notifications: notificationsConfigSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     c.traces.redact.forEach((pattern, i) => {
