@@ -15,6 +15,10 @@ export interface Capabilities {
   lockInTransaction(trx: Transaction<any>, key: number): Promise<void>;
   /** True when this store can be shared by several replicas (leader election, change notifications). */
   readonly multiReplica: boolean;
+  /** Most bind parameters one statement may carry; multi-row inserts are chunked to stay under it. */
+  readonly maxQueryParameters: number;
+  /** True when err is the engine's foreign-key violation (stores turn it into a domain error). */
+  isForeignKeyViolation(err: unknown): boolean;
 }
 
 const sqliteCapabilities: Capabilities = {
@@ -23,6 +27,9 @@ const sqliteCapabilities: Capabilities = {
     table.addColumn(name, 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement()),
   lockInTransaction: async () => {},
   multiReplica: false,
+  // SQLITE_MAX_VARIABLE_NUMBER default since 3.32.
+  maxQueryParameters: 32_766,
+  isForeignKeyViolation: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY',
 };
 
 const postgresCapabilities: Capabilities = {
@@ -33,6 +40,9 @@ const postgresCapabilities: Capabilities = {
     await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
   },
   multiReplica: true,
+  // The wire protocol counts parameters in an unsigned 16-bit field.
+  maxQueryParameters: 65_535,
+  isForeignKeyViolation: (err) => (err as { code?: unknown } | null)?.code === '23503',
 };
 
 export const capabilitiesFor = (engine: Engine): Capabilities =>

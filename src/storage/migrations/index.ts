@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Capabilities } from '../capabilities.ts';
 import * as foundation from './001-foundation.ts';
 import * as incidents from './002-incidents.ts';
+import * as tracesStartedIndex from './002-traces-started-index.ts';
 
 export interface MigrationModule {
   up(db: Kysely<any>, caps: Capabilities): Promise<void>;
@@ -12,4 +13,5 @@ export interface MigrationModule {
 export const migrations: Record<string, MigrationModule> = {
   '001-foundation': foundation,
   '002-incidents': incidents,
+  '002-traces-started-index': tracesStartedIndex,
 };

@@ -1,0 +1,88 @@
+// Runs every store contract against every implementation: the in-memory fakes, SQLite (a real
+// file) and PostgreSQL (a fresh database per suite on the real server; skipped, visibly, when
+// FAILSAFE_TEST_PG_URL is unset).
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import { storageTargets } from '../../test/helpers/storage.ts';
+import { auditStoreContract } from '../features/audit/audit-store.contract.ts';
+import { apiKeyStoreContract } from '../features/auth/api-key-store.contract.ts';
+import { feedbackStoreContract } from '../features/feedback/feedback-store.contract.ts';
+import { createMemoryStores } from '../features/memory-stores.ts';
+import { registryStoreContract } from '../features/registry/registry-store.contract.ts';
+import { routeStoreContract } from '../features/routing/route-store.contract.ts';
+import { storesTransactionContract } from '../features/stores.contract.ts';
+import type { Stores } from '../features/stores.ts';
+import { traceStoreContract } from '../features/telemetry/trace-store.contract.ts';
+import type { StorageHandle } from './database.ts';
+import { createKyselyStores } from './kysely-stores.ts';
+
+const contracts: [string, (getStores: () => Stores) => void][] = [
+  ['registry', registryStoreContract],
+  ['routes', routeStoreContract],
+  ['traces', traceStoreContract],
+  ['feedback', feedbackStoreContract],
+  ['api keys', apiKeyStoreContract],
+  ['audit', auditStoreContract],
+  ['transactions', storesTransactionContract],
+];
+
+interface Target {
+  name: string;
+  enabled: boolean;
+  skipReason?: string;
+  /** Storage for one suite; `fresh()` gives the stores for one test, starting empty. */
+  open(): Promise<{ fresh(): Promise<Stores>; close(): Promise<void> }>;
+}
+
+/** The tables the contracts write, children before parents. */
+const contractTables = ['audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
+
+async function emptyTables(handle: StorageHandle): Promise<void> {
+  for (const table of contractTables) await handle.db.deleteFrom(table).execute();
+}
+
+const targets: Target[] = [
+  {
+    name: 'memory',
+    enabled: true,
+    open: async () => ({ fresh: async () => createMemoryStores(), close: async () => {} }),
+  },
+  ...storageTargets.map(
+    (t): Target => ({
+      name: t.name,
+      enabled: t.enabled,
+      skipReason: t.enabled ? undefined : 'FAILSAFE_TEST_PG_URL is not set',
+      open: async () => {
+        const storage = await t.create();
+        const stores = createKyselyStores(storage.handle);
+        return {
+          fresh: async () => {
+            await emptyTables(storage.handle);
+            return stores;
+          },
+          close: () => storage.cleanup(),
+        };
+      },
+    }),
+  ),
+];
+
+describe.each(targets)('stores on $name', (target) => {
+  describe.skipIf(!target.enabled)(target.skipReason ? `SKIPPED: ${target.skipReason}` : 'contracts', () => {
+    for (const [name, contract] of contracts) {
+      describe(name, () => {
+        let suite: Awaited<ReturnType<Target['open']>> | undefined;
+        let stores: Stores | undefined;
+        beforeAll(async () => {
+          suite = await target.open();
+        });
+        afterAll(async () => {
+          await suite?.close();
+        });
+        beforeEach(async () => {
+          stores = await suite!.fresh();
+        });
+        contract(() => stores!);
+      });
+    }
+  });
+});
