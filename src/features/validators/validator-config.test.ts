@@ -44,7 +44,7 @@ describe('validator config in failsafe.yaml', () => {
     expect(v[7]).toMatchObject({ timeoutMs: 2000, onError: 'fail' });
     const engine = createValidatorEngine(v);
     expect(engine.validators.map((x) => x.name)).toEqual(['json_schema', 'regex', 'length', 'banned_terms', 'no-pii', 'not_empty', 'refusal', 'webhook']);
-    expect(engine.hasAsync).toBe(true);
+    expect(engine.hasAsync.response).toBe(true);
   });
 
   it('names the path of a bad regex', () => {
@@ -75,7 +75,7 @@ describe('validator config in failsafe.yaml', () => {
     expect(configError(withValidators([{ type: 'length', max: 5, maxx: 3 }]))).toMatch(/models\[0\]\.validators\[0\]: Unrecognized key: "maxx"/);
     expect(configError(withValidators([{ type: 'pii', action: 'explode' }]))).toMatch(/models\[0\]\.validators\[0\]\.action: /);
     expect(configError(withValidators([{ type: 'pii', kinds: ['ssn'] }]))).toMatch(/models\[0\]\.validators\[0\]\.kinds\[0\]/);
-    expect(configError(withValidators([{ type: 'pii', checkpoints: ['input'] }]))).toMatch(/validators\[0\]\.checkpoints\[0\]/);
+    expect(configError(withValidators([{ type: 'pii', checkpoints: ['output'] }]))).toMatch(/validators\[0\]\.checkpoints\[0\]/);
     expect(configError(withValidators([{ type: 'length', min: 10, max: 5 }]))).toMatch(/validators\[0\]\.min: min \(10\) is greater than max \(5\)/);
     expect(configError(withValidators([{ type: 'webhook', url: 'ftp://x' }]))).toMatch(/validators\[0\]\.url/);
     expect(configError(withValidators([{ type: 'pii', name: 'a' }, { type: 'not_empty', name: 'a' }]))).toMatch(/validators\[1\]\.name: duplicate validator name "a"/);

@@ -11,7 +11,9 @@ import { PII_KINDS } from '../../core/pii.ts';
 
 export const validatorActions = ['flag', 'fallback', 'block'] as const;
 export type ValidatorAction = (typeof validatorActions)[number];
-export const validatorCheckpoints = ['response', 'stream'] as const;
+// `input` checks the request before any upstream call (opt-in); `response` a complete answer;
+// `stream` a streamed answer, chunk by chunk where the check allows it, and at its end.
+export const validatorCheckpoints = ['input', 'response', 'stream'] as const;
 export type ValidatorCheckpoint = (typeof validatorCheckpoints)[number];
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable is on `.default`.
@@ -43,7 +45,7 @@ const base = {
   name: z.string().min(1).max(64).optional(),
   /** What a failure does: flag (record only), fallback (serve the fallback answer), block (refuse). */
   action: z.enum(validatorActions).default('flag'),
-  /** Where it runs: complete responses, streamed responses (incrementally where possible), or both. */
+  /** Where it runs (default response and stream): input, complete responses, streamed responses. */
   checkpoints: z.array(z.enum(validatorCheckpoints)).min(1).default(['response', 'stream']),
 };
 

@@ -106,7 +106,7 @@ describe('engine', () => {
       { validator: 'regex#2', passed: false, action: 'block', message: 'does not match /b/', checkpoint: 'response' },
     ]);
     expect(e.decide(results)).toBe('block');
-    expect(e.hasAsync).toBe(false);
+    expect(e.hasAsync.response).toBe(false);
     expect(createValidatorEngine([]).empty).toBe(true);
   });
 
@@ -233,7 +233,7 @@ describe('webhook', () => {
 
   it('posts {model, version, input, output} and uses the verdict', async () => {
     const e = engineOf([{ type: 'webhook', url: `${base}/check`, action: 'block' }, { type: 'not_empty' }]);
-    expect(e.hasAsync).toBe(true);
+    expect(e.hasAsync.response).toBe(true);
     const input = [{ role: 'user', content: 'hi' }];
     const bad = await e.validate('you are toxic', { model: 'support-bot', version: 'v2', input });
     expect(bad[0]).toEqual({ validator: 'webhook', passed: false, action: 'block', message: 'toxic language', checkpoint: 'response' });

@@ -13,8 +13,12 @@ export interface StreamValidator {
    * (each validator fails at most once per stream). Empty array when nothing new failed.
    */
   push(chunkText: string): ValidatorResult[];
-  /** The answer is complete: the full verdict of every stream-checkpoint validator, in config order. */
-  end(): Promise<ValidatorResult[]>;
+  /**
+   * The answer is complete: the full verdict of every stream-checkpoint validator, in config
+   * order, failures already returned by push included (this list is what a trace keeps).
+   * `ctx`, when given, replaces the context the stream was opened with (webhooks see it).
+   */
+  end(ctx?: ValidationContext): Promise<ValidatorResult[]>;
   /** Text accumulated so far. */
   readonly text: string;
   /** Failures reported so far (by push). */
@@ -25,12 +29,16 @@ export interface ValidatorEngine {
   readonly validators: readonly CompiledValidator[];
   /** True when no validator is configured for any checkpoint. */
   readonly empty: boolean;
-  /** True when a validator of the `response` checkpoint is asynchronous (webhook). */
-  readonly hasAsync: boolean;
+  /** Per checkpoint: whether any validator runs there, and whether one of them is asynchronous (webhook). */
+  readonly has: Readonly<Record<ValidatorCheckpoint, boolean>>;
+  readonly hasAsync: Readonly<Record<ValidatorCheckpoint, boolean>>;
   /** Checks a complete (non-streamed) answer: one result per `response` validator, in config order. */
   validate(output: string, ctx?: ValidationContext): Promise<ValidatorResult[]>;
-  /** Synchronous validators of the `response` checkpoint only (asynchronous ones are skipped). */
+  /** `response` validators that are synchronous (webhooks skipped): the allocation-light hot path. */
   validateSync(output: string): ValidatorResult[];
+  /** Checks the request input text (validators with checkpoint `input`). */
+  validateInput(inputText: string, ctx?: ValidationContext): Promise<ValidatorResult[]>;
+  validateInputSync(inputText: string): ValidatorResult[];
   streamValidator(ctx?: ValidationContext): StreamValidator;
   decide(results: readonly ValidatorResult[]): ValidationDecision;
 }
@@ -70,45 +78,72 @@ function result(v: CompiledValidator, checkpoint: ValidatorCheckpoint, message: 
     : { validator: v.name, passed: false, action: v.action, message, checkpoint };
 }
 
+function runSync(list: readonly CompiledValidator[], text: string, checkpoint: ValidatorCheckpoint): ValidatorResult[] {
+  const out: ValidatorResult[] = [];
+  for (const v of list) if (v.check) out.push(result(v, checkpoint, v.check(text)));
+  return out;
+}
+
+function runAll(
+  list: readonly CompiledValidator[],
+  text: string,
+  ctx: ValidationContext,
+  checkpoint: ValidatorCheckpoint,
+  done?: ReadonlyMap<CompiledValidator, ValidatorResult>,
+): Promise<ValidatorResult[]> {
+  const out: (ValidatorResult | Promise<ValidatorResult>)[] = [];
+  for (const v of list) {
+    const prior = done?.get(v);
+    if (prior) out.push(prior);
+    else if (v.check) out.push(result(v, checkpoint, v.check(text)));
+    else {
+      out.push(
+        v.checkAsync!(text, ctx).then((r) =>
+          r.message === undefined
+            ? { validator: v.name, passed: r.passed, action: v.action, checkpoint }
+            : { validator: v.name, passed: r.passed, action: v.action, message: r.message, checkpoint },
+        ),
+      );
+    }
+  }
+  return Promise.all(out);
+}
+
 export function createValidatorEngine(configs: readonly ValidatorConfig[] = []): ValidatorEngine {
   const names = validatorNames(configs);
   const validators = configs.map((c, i) => compileValidator(c, names[i]));
-  const onResponse = validators.filter((v) => v.onResponse);
-  const onStream = validators.filter((v) => v.onStream);
-  const responseSync = onResponse.filter((v) => v.check);
-  const hasAsync = onResponse.some((v) => v.checkAsync);
-
-  function validateSync(output: string): ValidatorResult[] {
-    const out: ValidatorResult[] = [];
-    for (const v of responseSync) out.push(result(v, 'response', v.check!(output)));
-    return out;
-  }
-
-  async function runAll(list: readonly CompiledValidator[], output: string, ctx: ValidationContext, checkpoint: ValidatorCheckpoint, done?: Map<CompiledValidator, ValidatorResult>) {
-    const out: (ValidatorResult | Promise<ValidatorResult>)[] = [];
-    for (const v of list) {
-      const prior = done?.get(v);
-      if (prior) out.push(prior);
-      else if (v.check) out.push(result(v, checkpoint, v.check(output)));
-      else out.push(v.checkAsync!(output, ctx).then((r) => ({ validator: v.name, passed: r.passed, action: v.action, checkpoint, ...(r.message !== undefined ? { message: r.message } : {}) })));
-    }
-    return Promise.all(out);
-  }
+  const at = {
+    input: validators.filter((v) => v.onInput),
+    response: validators.filter((v) => v.onResponse),
+    stream: validators.filter((v) => v.onStream),
+  };
+  const has = { input: at.input.length > 0, response: at.response.length > 0, stream: at.stream.length > 0 };
+  const hasAsync = {
+    input: at.input.some((v) => v.checkAsync),
+    response: at.response.some((v) => v.checkAsync),
+    stream: at.stream.some((v) => v.checkAsync),
+  };
 
   return {
     validators,
-    empty: onResponse.length === 0 && onStream.length === 0,
+    empty: !has.input && !has.response && !has.stream,
+    has,
     hasAsync,
-    validateSync,
+    validateSync: (output) => runSync(at.response, output, 'response'),
     validate(output, ctx = {}) {
-      if (!hasAsync) return Promise.resolve(validateSync(output));
-      return runAll(onResponse, output, ctx, 'response');
+      if (!hasAsync.response) return Promise.resolve(runSync(at.response, output, 'response'));
+      return runAll(at.response, output, ctx, 'response');
+    },
+    validateInputSync: (input) => runSync(at.input, input, 'input'),
+    validateInput(input, ctx = {}) {
+      if (!hasAsync.input) return Promise.resolve(runSync(at.input, input, 'input'));
+      return runAll(at.input, input, ctx, 'input');
     },
     streamValidator(ctx = {}) {
       let text = '';
       const failed = new Map<CompiledValidator, ValidatorResult>();
       const failures: ValidatorResult[] = [];
-      const judges = onStream.filter((v) => v.incremental).map((v) => ({ v, judge: v.incremental!() }));
+      const judges = at.stream.filter((v) => v.incremental).map((v) => ({ v, judge: v.incremental!() }));
       return {
         get text() {
           return text;
@@ -117,11 +152,8 @@ export function createValidatorEngine(configs: readonly ValidatorConfig[] = []):
           return failures;
         },
         push(chunk) {
-          if (chunk.length === 0 || judges.length === 0) {
-            text += chunk;
-            return [];
-          }
           text += chunk;
+          if (chunk.length === 0 || judges.length === 0) return [];
           let fresh: ValidatorResult[] | undefined;
           for (const { v, judge } of judges) {
             if (failed.has(v)) continue;
@@ -135,8 +167,8 @@ export function createValidatorEngine(configs: readonly ValidatorConfig[] = []):
           }
           return fresh ?? [];
         },
-        end() {
-          return runAll(onStream, text, ctx, 'stream', failed);
+        end(endCtx) {
+          return runAll(at.stream, text, endCtx ?? ctx, 'stream', failed);
         },
       };
     },

@@ -23,6 +23,7 @@ export interface CompiledValidator {
   name: string;
   type: ValidatorConfig['type'];
   action: ValidatorAction;
+  onInput: boolean;
   onResponse: boolean;
   onStream: boolean;
   /** Failure message for a complete answer, or undefined when it passes. */
@@ -61,6 +62,7 @@ export function compileValidator(c: ValidatorConfig, name: string): CompiledVali
     name,
     type: c.type,
     action: c.action,
+    onInput: c.checkpoints.includes('input'),
     onResponse: c.checkpoints.includes('response'),
     onStream: c.checkpoints.includes('stream'),
   };
