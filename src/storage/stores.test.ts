@@ -6,6 +6,7 @@ import { storageTargets } from '../../test/helpers/storage.ts';
 import { auditStoreContract } from '../features/audit/audit-store.contract.ts';
 import { apiKeyStoreContract } from '../features/auth/api-key-store.contract.ts';
 import { feedbackStoreContract } from '../features/feedback/feedback-store.contract.ts';
+import { incidentStoreContract } from '../features/incidents/incident-store.contract.ts';
 import { createMemoryStores } from '../features/memory-stores.ts';
 import { registryStoreContract } from '../features/registry/registry-store.contract.ts';
 import { routeStoreContract } from '../features/routing/route-store.contract.ts';
@@ -22,6 +23,7 @@ const contracts: [string, (getStores: () => Stores) => void][] = [
   ['feedback', feedbackStoreContract],
   ['api keys', apiKeyStoreContract],
   ['audit', auditStoreContract],
+  ['incidents', incidentStoreContract],
   ['transactions', storesTransactionContract],
 ];
 
@@ -34,7 +36,7 @@ interface Target {
 }
 
 /** The tables the contracts write, children before parents. */
-const contractTables = ['audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
+const contractTables = ['incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
 
 async function emptyTables(handle: StorageHandle): Promise<void> {
   for (const table of contractTables) await handle.db.deleteFrom(table).execute();

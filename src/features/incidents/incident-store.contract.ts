@@ -1,14 +1,8 @@
-// The IncidentStore contract, run against every implementation (memory, SQLite, PostgreSQL).
+// Contract for IncidentStore, run against every implementation by src/storage/stores.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Incident } from '../../core/types.ts';
+import type { Stores } from '../stores.ts';
 import type { IncidentStore } from './incident-store.ts';
-
-export interface IncidentStoreTarget {
-  name: string;
-  enabled: boolean;
-  /** A fresh, empty store; cleanup runs after each test. */
-  create(): Promise<{ store: IncidentStore; cleanup(): Promise<void> }>;
-}
 
 const T0 = Date.UTC(2025, 2, 14, 9, 0);
 
@@ -29,16 +23,24 @@ export const sampleIncident = (over: Partial<Incident> = {}): Incident => ({
   ...over,
 });
 
-export function incidentStoreContract(target: IncidentStoreTarget): void {
-  describe.skipIf(!target.enabled)(`IncidentStore contract: ${target.name}`, () => {
-    const withStore = (fn: (store: IncidentStore) => Promise<void>) => async () => {
-      const { store, cleanup } = await target.create();
-      try {
-        await fn(store);
-      } finally {
-        await cleanup();
-      }
-    };
+export function incidentStoreContract(getStores: () => Stores): void {
+  describe('IncidentStore', () => {
+    const withStore = (fn: (store: IncidentStore) => Promise<void>) => () => fn(getStores().incidents);
+
+    it('rolls back an incident and its timeline with the transaction', async () => {
+      const stores = getStores();
+      await expect(
+        stores.transaction(async (tx) => {
+          await tx.incidents.insert(sampleIncident());
+          await tx.incidents.appendTimeline({ incidentId: 'INC-20250314-001', at: T0, kind: 'detected', actor: 'x', message: 'y' });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await stores.incidents.get('INC-20250314-001')).toBeUndefined();
+      expect(await stores.incidents.findActive('support-bot/v2/errors')).toBeUndefined();
+      await stores.incidents.insert(sampleIncident());
+      expect(await stores.incidents.timeline('INC-20250314-001')).toEqual([]);
+    });
 
     it(
       'round-trips every field, absent optionals stay absent',

@@ -1,27 +1,12 @@
-// Runs the IncidentStore contract on the fake, a real SQLite file and the real PostgreSQL.
+// Incident storage beyond the shared contract (src/storage/stores.test.ts runs that on every
+// implementation): per-key locking across transactions and the migration's down and up.
 import { describe, expect, it } from 'vitest';
 import { storageTargets } from '../../../test/helpers/storage.ts';
 import { migrateAllDown, migrateToLatest } from '../../storage/database.ts';
 import { KyselyIncidentStore } from '../../storage/stores/kysely-incident-store.ts';
-import { incidentStoreContract, sampleIncident } from './incident-store.contract.ts';
-import { MemoryIncidentStore } from './memory-incident-store.ts';
-
-incidentStoreContract({
-  name: 'memory',
-  enabled: true,
-  create: async () => ({ store: new MemoryIncidentStore(), cleanup: async () => {} }),
-});
+import { sampleIncident } from './incident-store.contract.ts';
 
 for (const target of storageTargets) {
-  incidentStoreContract({
-    name: target.name,
-    enabled: target.enabled,
-    create: async () => {
-      const s = await target.create();
-      return { store: new KyselyIncidentStore({ db: s.handle.db, caps: s.handle.caps }), cleanup: s.cleanup };
-    },
-  });
-
   describe.skipIf(!target.enabled)(`incident storage on ${target.name}`, () => {
     it('serialises writers of one key inside transactions', async () => {
       const s = await target.create();
