@@ -1,0 +1,55 @@
+// GET /api/v1/audit and /api/v1/audit/verify. The log has no write routes: entries are only ever
+// written by the services, inside the transaction of the change they record.
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../app-context.ts';
+import { isoTime, parseTimeParam } from '../../core/iso-time.ts';
+import type { AuditEntry } from '../../core/types.ts';
+import { parseInput } from '../../http/parse-input.ts';
+
+export const auditEntryView = (e: AuditEntry) => ({
+  seq: e.seq,
+  at: isoTime(e.at),
+  actor: e.actor,
+  action: e.action,
+  target: e.target,
+  before: e.before,
+  after: e.after,
+  reason: e.reason,
+  requestId: e.requestId,
+  prevHash: e.prevHash,
+  hash: e.hash,
+});
+
+const listQuery = z.object({
+  target: z.string().min(1).optional(),
+  action: z.string().min(1).optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  afterSeq: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+});
+
+export async function auditRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const audit = ctx.services.audit;
+  const viewer = ctx.requireRole('viewer');
+
+  app.get('/audit', { preHandler: viewer, schema: { tags: ['audit'], summary: 'List audit entries (oldest first; order=desc for newest first)' } }, async (request) => {
+    const q = parseInput(listQuery, request.query, 'query');
+    const entries = await audit.list({
+      target: q.target,
+      action: q.action,
+      from: parseTimeParam(q.from, 'from'),
+      to: parseTimeParam(q.to, 'to'),
+      afterSeq: q.afterSeq,
+      limit: q.limit,
+      order: q.order,
+    });
+    return { entries: entries.map(auditEntryView) };
+  });
+
+  app.get('/audit/verify', { preHandler: viewer, schema: { tags: ['audit'], summary: 'Recompute the hash chain' } }, async () => {
+    return audit.verify();
+  });
+}
