@@ -147,7 +147,7 @@ export function storesTransactionContract(getStores: () => Stores): void {
       const s = getStores();
       await s.models.insert({ name: 'counter', kind: 'chat', tags: ['0'], createdAt: 1 });
       // Without the lock, PostgreSQL transactions would read the same value and lose updates.
-      await Promise.all(
+      const settled = await Promise.allSettled(
         Array.from({ length: 5 }, () =>
           s.transaction(async (tx) => {
             await tx.audit.lockChain?.();
@@ -157,6 +157,7 @@ export function storesTransactionContract(getStores: () => Stores): void {
           }),
         ),
       );
+      expect(settled.filter((r) => r.status === 'rejected')).toEqual([]);
       expect((await s.models.get('counter'))?.tags).toEqual(['5']);
     });
   });

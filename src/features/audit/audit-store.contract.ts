@@ -81,7 +81,10 @@ export function auditStoreContract(getStores: () => Stores): void {
 
     it('serialises concurrent appenders that take the chain lock into one unbroken chain', async () => {
       const s = getStores();
-      const written = await Promise.all(Array.from({ length: 8 }, (_, i) => append(s, `w${i}`)));
+      // allSettled: a failing appender must not leave others running into the next test.
+      const settled = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => append(s, `w${i}`)));
+      expect(settled.filter((r) => r.status === 'rejected')).toEqual([]);
+      const written = settled.map((r) => (r as PromiseFulfilledResult<AuditEntry>).value);
       expect(written.map((e) => e.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       const chain = await s.audit.list();
       expect(chain).toHaveLength(8);
