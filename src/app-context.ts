@@ -7,9 +7,19 @@ import type { Clock } from './core/types.ts';
 import type { RequireRole } from './http/auth.ts';
 import type { Stores } from './features/stores.ts';
 import type { StorageHandle } from './storage/database.ts';
+import type { AuditLog } from './features/audit/audit-service.ts';
+import type { ApiKeyService } from './features/auth/api-key-service.ts';
+import type { RegistryService } from './features/registry/registry-service.ts';
+import type { RoutingService } from './features/routing/routing-service.ts';
+import type { FeedbackService } from './features/feedback/feedback-service.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Services {}
+export interface Services {
+  audit: AuditLog;
+  apiKeys: ApiKeyService;
+  registry: RegistryService;
+  routing: RoutingService;
+  feedback: FeedbackService;
+}
 
 export interface AppContext {
   loaded: LoadedConfig;
