@@ -1,0 +1,60 @@
+// An in-process admin API over a real SQLite file with the foundation services, for app.inject tests.
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext, Services } from '../../src/app-context.ts';
+import { parseConfig } from '../../src/config.ts';
+import type { RecentRequests } from '../../src/features/feedback/feedback-service.ts';
+import { foundationAdminPlugins } from '../../src/features/foundation-services.ts';
+import { makeRequireRole } from '../../src/http/auth.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { createKyselyStores } from '../../src/storage/kysely-stores.ts';
+import { createFoundation, type Foundation } from './foundation.ts';
+import { createSqliteStorage, type TestStorage } from './storage.ts';
+
+export interface FoundationServer {
+  app: FastifyInstance;
+  f: Foundation;
+  storage: TestStorage;
+  /** Secrets of one key per role. */
+  keys: Record<'admin' | 'operator' | 'viewer' | 'client', string>;
+  close(): Promise<void>;
+}
+
+export async function startFoundationServer(
+  options: { config?: unknown; recentRequests?: RecentRequests } = {},
+): Promise<FoundationServer> {
+  const storage = await createSqliteStorage();
+  const stores = createKyselyStores(storage.handle);
+  const f = createFoundation({ stores, recentRequests: options.recentRequests });
+  const config = parseConfig(options.config ?? {}, {});
+  const ctx: AppContext = {
+    loaded: { config, baseDir: process.cwd() },
+    clock: f.clock,
+    bus: f.bus,
+    logger: pino({ level: 'silent' }),
+    storage: storage.handle,
+    stores,
+    requireRole: makeRequireRole(f.apiKeys),
+    // Other areas' services are not needed by these routes.
+    services: { audit: f.audit, apiKeys: f.apiKeys, registry: f.registry, routing: f.routing, feedback: f.feedback } as Services,
+  };
+  const app = await buildServer(ctx, { bodyLimitBytes: 1024 * 1024, adminPlugins: foundationAdminPlugins, rootPlugins: [] });
+  const boot = await f.apiKeys.ensureBootstrapAdmin();
+  const admin = boot.status === 'created' ? boot.secret! : '';
+  const keys = {
+    admin,
+    operator: (await f.apiKeys.create({ name: 'ops', role: 'operator' }, { actor: 'test' })).secret,
+    viewer: (await f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret,
+    client: (await f.apiKeys.create({ name: 'app', role: 'client' }, { actor: 'test' })).secret,
+  };
+  return {
+    app,
+    f,
+    storage,
+    keys,
+    close: async () => {
+      await app.close();
+      await storage.cleanup();
+    },
+  };
+}
