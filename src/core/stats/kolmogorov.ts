@@ -79,7 +79,7 @@ export function smirnovSf(n: number, x: number): number {
   return clip(x * Math.exp(maxLog) * sum);
 }
 
-function matMul(a: Float64Array, b: Float64Array, m: number): Float64Array {
+function matMul(a: Float64Array, b: Float64Array, m: number): Float64Array<ArrayBuffer> {
   const out = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
     for (let k = 0; k < m; k++) {
