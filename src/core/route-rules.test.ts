@@ -48,6 +48,7 @@ describe('route rules', () => {
     expect(code(() => validateShadow('m', { version: 'v2', percent: 101 }, versions))?.[0]).toBe('INVALID_ROUTE');
     expect(validateStickyKey('user')).toBe('user');
     expect(validateStickyKey('header:x-client-id')).toBe('header:x-client-id');
+    expect(validateStickyKey('body:user')).toBe('body:user');
     expect(code(() => validateStickyKey('header:'))?.[0]).toBe('INVALID_ROUTE');
   });
 

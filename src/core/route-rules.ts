@@ -6,7 +6,8 @@ import { canServe } from './version-state.ts';
 
 export const routeModes: readonly RouteMode[] = ['serving', 'paused', 'fallback'];
 
-const STICKY_RE = /^(header:[A-Za-z0-9-]{1,64}|[A-Za-z_][A-Za-z0-9_.]{0,63})$/;
+// `user` and `body:user` name a top-level request field; `header:x-client-id` a request header.
+const STICKY_RE = /^(header:[A-Za-z0-9-]{1,64}|(body:)?[A-Za-z_][A-Za-z0-9_.]{0,63})$/;
 
 const invalid = (message: string) => new FailsafeError('INVALID_ROUTE', message);
 
