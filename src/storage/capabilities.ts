@@ -19,6 +19,11 @@ export interface Capabilities {
   readonly maxQueryParameters: number;
   /** True when err is the engine's foreign-key violation (stores turn it into a domain error). */
   isForeignKeyViolation(err: unknown): boolean;
+  /**
+   * True when err is a unique or primary-key violation. Prefer `on conflict do nothing` and a
+   * row count where possible: on PostgreSQL a failed statement aborts the caller's transaction.
+   */
+  isUniqueViolation(err: unknown): boolean;
 }
 
 const sqliteCapabilities: Capabilities = {
@@ -30,6 +35,10 @@ const sqliteCapabilities: Capabilities = {
   // SQLITE_MAX_VARIABLE_NUMBER default since 3.32.
   maxQueryParameters: 32_766,
   isForeignKeyViolation: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  isUniqueViolation: (err) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
 };
 
 const postgresCapabilities: Capabilities = {
@@ -43,6 +52,7 @@ const postgresCapabilities: Capabilities = {
   // The wire protocol counts parameters in an unsigned 16-bit field.
   maxQueryParameters: 65_535,
   isForeignKeyViolation: (err) => (err as { code?: unknown } | null)?.code === '23503',
+  isUniqueViolation: (err) => (err as { code?: unknown } | null)?.code === '23505',
 };
 
 export const capabilitiesFor = (engine: Engine): Capabilities =>
