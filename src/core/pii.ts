@@ -17,6 +17,12 @@ export interface PiiDetector {
   accept(candidate: string): boolean;
   /** Longest candidate worth finding while streaming (how far back a re-scan must start). */
   maxLength: number;
+  /**
+   * Characters that must follow a candidate before a stream judges it. An email at the end of
+   * the text so far is an email whatever comes next (0); a number may still grow into another
+   * number, so it waits for the next character (1).
+   */
+  streamGuard: number;
   /** Cheap test that rules the kind out for a whole text (most answers have no '@', few digits). */
   absent(text: string): boolean;
 }
@@ -75,10 +81,10 @@ function fewerDigits(text: string, n: number): boolean {
 }
 
 export const piiDetectors: Readonly<Record<PiiKind, PiiDetector>> = {
-  email: { kind: 'email', regex: EMAIL, accept: () => true, maxLength: 64 + 1 + 255, absent: (t) => !t.includes('@') },
-  phone: { kind: 'phone', regex: PHONE, accept: looksLikePhone, maxLength: 32, absent: (t) => fewerDigits(t, 8) },
-  card: { kind: 'card', regex: CARD, accept: looksLikeCard, maxLength: 19 * 2, absent: (t) => fewerDigits(t, 13) },
-  iban: { kind: 'iban', regex: IBAN, accept: ibanValid, maxLength: 34 + 8, absent: (t) => fewerDigits(t, 4) },
+  email: { kind: 'email', regex: EMAIL, accept: () => true, maxLength: 64 + 1 + 255, streamGuard: 0, absent: (t) => !t.includes('@') },
+  phone: { kind: 'phone', regex: PHONE, accept: looksLikePhone, maxLength: 32, streamGuard: 1, absent: (t) => fewerDigits(t, 8) },
+  card: { kind: 'card', regex: CARD, accept: looksLikeCard, maxLength: 19 * 2, streamGuard: 1, absent: (t) => fewerDigits(t, 13) },
+  iban: { kind: 'iban', regex: IBAN, accept: ibanValid, maxLength: 34 + 8, streamGuard: 1, absent: (t) => fewerDigits(t, 4) },
 };
 
 /** Kinds of personal data found in `text` (each kind once, in `kinds` order). */

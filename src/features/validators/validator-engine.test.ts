@@ -147,6 +147,46 @@ describe('streaming', () => {
     expect(final[0].passed).toBe(false);
   });
 
+  it('word-piece streams (trailing spaces): the chunk that completes the data is the one that reports it', () => {
+    const s = stream([{ type: 'pii', action: 'block' }]);
+    expect(s.push('Mail ')).toEqual([]);
+    expect(s.push('jane.doe@example.com')).toHaveLength(1); // an email stays an email whatever follows
+    const c = stream([{ type: 'pii', kinds: ['card'] }]);
+    for (const piece of ['Card ', '4111 ', '1111 ', '1111 ']) expect(c.push(piece)).toEqual([]);
+    expect(c.push('1111 ')).toHaveLength(1);
+  });
+
+  it('random non-card numbers streamed in tokenizer-sized pieces are never flagged; real cards always are', async () => {
+    let x = 12345;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return (x >>> 8) % n;
+    };
+    const pieces = (text: string) => {
+      const out: string[] = [];
+      for (let i = 0; i < text.length; ) {
+        const n = 1 + rnd(3);
+        out.push(text.slice(i, i + n));
+        i += n;
+      }
+      return out;
+    };
+    let cards = 0;
+    for (let k = 0; k < 300; k++) {
+      let digits = String(2 + rnd(5));
+      while (digits.length < 16) digits += String(rnd(10));
+      const grouped = rnd(2) ? digits : digits.replace(/(\d{4})(?=\d)/g, '$1 ');
+      const isCard = luhnValid(digits);
+      cards += isCard ? 1 : 0;
+      const s = stream([{ type: 'pii', kinds: ['card'] }]);
+      const early = pieces(`Your reference is ${grouped} and it ships today.`).flatMap((p) => s.push(p));
+      const final = await s.end();
+      expect(early.length > 0, grouped).toBe(isCard);
+      expect(final[0].passed, grouped).toBe(!isCard);
+    }
+    expect(cards).toBeGreaterThan(10); // both branches were exercised
+  });
+
   it('does not judge a card number before its last digit arrived', async () => {
     const s = stream([{ type: 'pii', kinds: ['card'] }]);
     // A Luhn-valid 13-digit prefix whose 16-digit completion is not a card number.

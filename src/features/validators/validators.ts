@@ -158,8 +158,7 @@ export function compileValidator(c: ValidatorConfig, name: string): CompiledVali
             const d = piiDetectors[k];
             return {
               k,
-              // Two characters of guard: a separator and a digit may still extend a number.
-              s: createRegexScanner({ regex: new RegExp(d.regex.source, d.regex.flags), accept: d.accept, guard: 2, lookback: d.maxLength }),
+              s: createRegexScanner({ regex: new RegExp(d.regex.source, d.regex.flags), accept: d.accept, guard: d.streamGuard, lookback: d.maxLength }),
             };
           });
           return (text) => {
