@@ -9,6 +9,7 @@ import { lastKnownStable } from '../../core/last-stable.ts';
 import { sumWeights } from '../../core/route-rules.ts';
 import type { Clock, Model, ModelKind, ModelVersion, Route, Upstream, VersionSpec, VersionState } from '../../core/types.ts';
 import { assertTransition } from '../../core/version-state.ts';
+import { transitionVersion } from './version-transition.ts';
 import type { AuditLog } from '../audit/audit-service.ts';
 import type { RoutingService } from '../routing/routing-service.ts';
 import type { Stores } from '../stores.ts';
@@ -223,29 +224,18 @@ export class RegistryService {
       const current = await tx.versions.get(model, version);
       if (!current) throw new FailsafeError('VERSION_NOT_FOUND', `${model} has no version "${version}"`);
       if (current.state === to) return { version: current, from: current.state, changed: false };
-      assertTransition(`${model} ${version}`, current.state, to);
       if (to === 'retired') {
         const route = await tx.routes.get(model);
         const weight = route?.weights[version] ?? 0;
         if (weight > 0 || route?.shadow?.version === version) {
+          assertTransition(`${model} ${version}`, current.state, to);
           throw new FailsafeError(
             'INVALID_STATE',
             `${model} ${version} still ${weight > 0 ? `receives ${weight}% of traffic` : 'receives shadow traffic'}; move traffic off it before retiring it`,
           );
         }
       }
-      const extra: { liveSince?: number; stableSince?: number } = {};
-      if (to === 'live' && current.liveSince === undefined) extra.liveSince = now;
-      if (to === 'stable') extra.stableSince = now;
-      await tx.versions.setState(model, version, to, now, extra);
-      await this.audit.append(tx, {
-        ...auditBase(ctx),
-        action: 'version.state',
-        target: `version:${model}@${version}`,
-        before: { state: current.state },
-        after: { state: to },
-      });
-      const updated: ModelVersion = { ...current, ...extra, state: to, stateChangedAt: now };
+      const { version: updated } = await transitionVersion(tx, this.audit, current, to, now, ctx);
       return { version: updated, from: current.state, changed: true };
     });
     if (!result.changed) return result.version;

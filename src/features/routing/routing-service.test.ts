@@ -46,6 +46,32 @@ describe('RoutingService', () => {
     expect((await f.audit.list()).length).toBe(before + 1); // only the state change
   });
 
+  it('isolates atomically: marks a version faulty and moves its traffic in one change', async () => {
+    const f = createFoundation();
+    await seedSupportBot(f);
+    await f.routing.setWeights('support-bot', { v1: 50, v2: 50 }, ops);
+    const events: string[] = [];
+    f.bus.on('version.state', (e) => void events.push(`${e.version}:${e.from}->${e.to}`));
+    // Marking v2 faulty while it keeps traffic is refused as a whole: nothing changes.
+    await expect(
+      f.routing.update('support-bot', { weights: { v1: 50, v2: 50 }, versionStates: { v2: 'faulty' } }, ops),
+    ).rejects.toMatchObject({ code: 'INVALID_ROUTE' });
+    expect((await f.stores.versions.get('support-bot', 'v2'))!.state).toBe('live');
+    const result = await f.routing.update(
+      'support-bot',
+      { weights: { v1: 100, v2: 0 }, versionStates: { v2: 'faulty' } },
+      { actor: 'playbook:contain', action: 'version.isolate', reason: 'error rate breach' },
+    );
+    expect(result.changed).toBe(true);
+    const served = f.sink.models.get('support-bot')!;
+    expect(served.route.weights).toEqual({ v1: 100, v2: 0 });
+    expect(served.versions.v2!.state).toBe('faulty');
+    expect(events).toEqual(['v2:live->faulty']);
+    expect((await f.audit.list()).slice(-2).map((e) => e.action)).toEqual(['version.isolate', 'version.state']);
+    await expect(f.routing.update('support-bot', { versionStates: { v2: 'stable' } }, ops)).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await expect(f.routing.update('support-bot', { versionStates: { v1: 'retired' } }, ops)).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+
   it('does not record a change that changes nothing', async () => {
     const f = createFoundation();
     await seedSupportBot(f);

@@ -13,6 +13,8 @@ import {
 import type { Clock, ModelVersion, Route, RouteChange, RouteMode, VersionState } from '../../core/types.ts';
 import type { AuditLog } from '../audit/audit-service.ts';
 import type { Stores } from '../stores.ts';
+import { assertTransition } from '../../core/version-state.ts';
+import { transitionVersion, type VersionStateEvent } from '../registry/version-transition.ts';
 import { compileServingModel } from './compile-serving-model.ts';
 import type { ServingModel, ServingSink } from './serving-model.ts';
 
@@ -30,11 +32,17 @@ export interface RoutePatch {
   mode?: RouteMode;
   shadow?: { version: string; percent: number } | null;
   stickyKey?: string | null;
+  /**
+   * Version states to change in the same transaction (isolation: `{v2: 'faulty'}` with v2's weight
+   * moved away; rollback likewise). Checked against the life cycle; weights are validated against
+   * the new states, so a version marked faulty here cannot keep traffic in the same change.
+   */
+  versionStates?: Record<string, VersionState>;
 }
 
 export interface RouteUpdateResult {
   route: Route;
-  /** False when the patch matched the current route: nothing was saved or audited. */
+  /** False when the patch matched the current route and states: nothing was saved or audited. */
   changed: boolean;
   /** Versions moved to `live` because they received traffic for the first time. */
   wentLive: string[];
@@ -126,9 +134,9 @@ export class RoutingService {
   }
 
   /**
-   * One atomic route change (any combination of weights, mode, shadow, sticky key). Versions that
-   * get traffic for the first time become `live` in the same transaction. When this resolves the
-   * gateway serves the new route.
+   * One atomic route change (any combination of weights, mode, shadow, sticky key, and version
+   * states). Versions that get traffic for the first time become `live` in the same transaction.
+   * When this resolves the gateway serves the new route.
    */
   async update(modelName: string, patch: RoutePatch, ctx: RouteChangeContext): Promise<RouteUpdateResult> {
     const now = this.clock.now();
@@ -136,71 +144,90 @@ export class RoutingService {
       // The chain lock first: the read-modify-write below is serialised with every other audited change.
       await this.audit.lock(tx);
       await this.requireModel(tx, modelName);
-      const versions = await tx.versions.list(modelName);
+      const stored = await tx.versions.list(modelName);
+
+      // Requested state changes are checked first; the route is then validated against the new states.
+      const requested: Array<[ModelVersion, VersionState]> = [];
+      for (const [name, to] of Object.entries(patch.versionStates ?? {})) {
+        const current = stored.find((v) => v.version === name);
+        if (!current) throw new FailsafeError('VERSION_NOT_FOUND', `${modelName} has no version "${name}"`);
+        if (current.state === to) continue;
+        assertTransition(`${modelName} ${name}`, current.state, to);
+        requested.push([current, to]);
+      }
+      const effective = stored.map((v) => {
+        const change = requested.find(([c]) => c.version === v.version);
+        return change ? { ...v, state: change[1] } : v;
+      });
+
       const prev = await tx.routes.get(modelName);
-      const next = this.nextRoute(modelName, prev, patch, versions);
-      const unchanged =
+      const next = this.nextRoute(modelName, prev, patch, effective);
+      for (const [v, to] of requested) {
+        if (to === 'retired' && ((next.weights[v.version] ?? 0) > 0 || next.shadow?.version === v.version)) {
+          throw new FailsafeError('INVALID_STATE', `${modelName} ${v.version} would still receive traffic; it cannot be retired`);
+        }
+      }
+      const routeChanged = !(
         prev !== undefined &&
         sameWeights(prev.weights, next.weights) &&
         prev.mode === next.mode &&
         sameShadow(prev.shadow, next.shadow) &&
-        prev.stickyKey === next.stickyKey;
-      if (unchanged) return { route: prev, changed: false, wentLive: [] as ModelVersion[], change: undefined };
+        prev.stickyKey === next.stickyKey
+      );
+      if (!routeChanged && requested.length === 0) {
+        return { route: prev!, routeChanged: false, events: [] as VersionStateEvent[], change: undefined };
+      }
 
-      const route: Route = {
-        ...next,
-        revision: (prev?.revision ?? 0) + 1,
-        updatedAt: now,
-        updatedBy: ctx.actor,
-        reason: ctx.reason,
-      };
-      const change: RouteChange = {
-        model: modelName,
-        revision: route.revision,
-        weights: route.weights,
-        shadow: route.shadow,
-        mode: route.mode,
-        actor: ctx.actor,
-        reason: ctx.reason,
-        at: now,
-      };
-      await tx.routes.save(route, change);
-      await this.audit.append(tx, {
-        actor: ctx.actor,
-        action: ctx.action ?? deriveAction(prev, route),
-        target: `model:${modelName}`,
-        before: prev ? routeSnapshot(prev) : undefined,
-        after: routeSnapshot(route),
-        reason: ctx.reason,
-        requestId: ctx.requestId,
-      });
+      let route = prev!;
+      let change: RouteChange | undefined;
+      if (routeChanged) {
+        route = { ...next, revision: (prev?.revision ?? 0) + 1, updatedAt: now, updatedBy: ctx.actor, reason: ctx.reason };
+        change = {
+          model: modelName,
+          revision: route.revision,
+          weights: route.weights,
+          shadow: route.shadow,
+          mode: route.mode,
+          actor: ctx.actor,
+          reason: ctx.reason,
+          at: now,
+        };
+        await tx.routes.save(route, change);
+        await this.audit.append(tx, {
+          actor: ctx.actor,
+          action: ctx.action ?? deriveAction(prev, route),
+          target: `model:${modelName}`,
+          before: prev ? routeSnapshot(prev) : undefined,
+          after: routeSnapshot(route),
+          reason: ctx.reason,
+          requestId: ctx.requestId,
+        });
+      }
 
-      const wentLive: ModelVersion[] = [];
-      for (const v of versions) {
-        if ((route.weights[v.version] ?? 0) > 0 && versionsGoingLive.includes(v.state)) {
-          await tx.versions.setState(modelName, v.version, 'live', now, { liveSince: v.liveSince ?? now });
-          await this.audit.append(tx, {
-            actor: ctx.actor,
-            action: 'version.state',
-            target: `version:${modelName}@${v.version}`,
-            before: { state: v.state },
-            after: { state: 'live' },
-            reason: `receives ${route.weights[v.version]}% of traffic (route revision ${route.revision})`,
-            requestId: ctx.requestId,
+      const events: VersionStateEvent[] = [];
+      for (const [current, to] of requested) {
+        events.push((await transitionVersion(tx, this.audit, current, to, now, ctx)).event);
+      }
+      for (const v of effective) {
+        const weight = route.weights[v.version] ?? 0;
+        if (weight > 0 && versionsGoingLive.includes(v.state)) {
+          const current = { ...v, liveSince: stored.find((x) => x.version === v.version)!.liveSince };
+          const { event } = await transitionVersion(tx, this.audit, current, 'live', now, {
+            ...ctx,
+            reason: `receives ${weight}% of traffic (route revision ${route.revision})`,
           });
-          wentLive.push(v);
+          events.push({ ...event, reason: ctx.reason });
         }
       }
-      return { route, changed: true, wentLive, change };
+      return { route, routeChanged, events, change };
     });
 
-    if (!outcome.changed) return { route: outcome.route, changed: false, wentLive: [] };
+    const wentLive = outcome.events.filter((e) => e.to === 'live').map((e) => e.version);
+    if (!outcome.routeChanged && outcome.events.length === 0) return { route: outcome.route, changed: false, wentLive };
     await this.refresh(modelName);
-    for (const v of outcome.wentLive) {
-      this.bus.emit('version.state', { model: modelName, version: v.version, from: v.state, to: 'live', actor: ctx.actor, reason: ctx.reason });
-    }
-    this.bus.emit('route.changed', { change: outcome.change! });
-    return { route: outcome.route, changed: true, wentLive: outcome.wentLive.map((v) => v.version) };
+    for (const event of outcome.events) this.bus.emit('version.state', event);
+    if (outcome.change) this.bus.emit('route.changed', { change: outcome.change });
+    return { route: outcome.route, changed: true, wentLive };
   }
 
   private nextRoute(model: string, prev: Route | undefined, patch: RoutePatch, versions: ModelVersion[]): Omit<Route, 'revision' | 'updatedAt' | 'updatedBy'> {
