@@ -168,3 +168,24 @@ describe('RegistryService', () => {
     }
   });
 });
+
+describe('seedFromConfig on two replicas at once', () => {
+  it('converges without failing either start', async () => {
+    const a = createFoundation();
+    const b = createFoundation({ stores: a.stores });
+    const config = {
+      models: [
+        {
+          name: 'support-bot',
+          kind: 'chat' as const,
+          tags: [],
+          versions: [{ version: 'v1', upstream: { ...chatUpstream(9001), provider: 'openai' }, stable: true }],
+          route: { v1: 100 },
+        },
+      ],
+    };
+    const [ra, rb] = await Promise.all([a.registry.seedFromConfig(config), b.registry.seedFromConfig(config)]);
+    expect([...ra.modelsCreated, ...rb.modelsCreated]).toEqual(['support-bot']);
+    expect((await a.routing.history('support-bot')).length).toBe(1);
+  });
+});

@@ -256,8 +256,13 @@ export class RegistryService {
     for (const [i, mc] of config.models.entries()) {
       const existing = await this.stores.models.get(mc.name);
       if (!existing) {
-        await this.registerModel({ name: mc.name, kind: mc.kind, tags: mc.tags }, ctx);
-        report.modelsCreated.push(mc.name);
+        try {
+          await this.registerModel({ name: mc.name, kind: mc.kind, tags: mc.tags }, ctx);
+          report.modelsCreated.push(mc.name);
+        } catch (err) {
+          // Another replica starting at the same moment registered it first.
+          if (!(err instanceof FailsafeError && err.code === 'MODEL_EXISTS')) throw err;
+        }
       } else {
         if (existing.kind !== mc.kind) {
           report.warnings.push(`models[${i}].kind: ${mc.name} is registered as ${existing.kind}; the kind of a model cannot change (keeping ${existing.kind})`);
