@@ -63,26 +63,50 @@ describe('validator hooks for the gateway', () => {
     expect(hooks.validateInput({ ...base, stream: false })).toEqual({ results: [{ validator: 'banned_terms', passed: true, action: 'block', checkpoint: 'input' }] });
   });
 
-  it('streaming: chunk outcomes as soon as a failure is certain, full verdict at the end, state released', async () => {
+  it('streaming: a blocking failure is reported on the chunk that completes it, and its state is released', () => {
     const { hooks } = setup();
-    const chunks = ['Write to ', 'jane.doe@exa', 'mple.com and ', 'we will reply to you within the day, promise.'];
+    const chunks = ['Write to ', 'jane.doe@exa', 'mple.com and ', 'we will reply.'];
     let text = '';
-    const outcomes = chunks.map((delta) => {
+    const outcomes = [];
+    for (const delta of chunks) {
       text += delta;
-      return hooks.validateChunk({ requestId: 's1', model: 'support-bot', version: 'v1', delta, textSoFar: text });
-    });
+      const o = hooks.validateChunk({ requestId: 's1', model: 'support-bot', version: 'v1', delta, textSoFar: text });
+      outcomes.push(o);
+      if (o?.action === 'block') break; // what the gateway does
+    }
+    expect(outcomes).toHaveLength(3);
     expect(outcomes[0]).toBeUndefined();
     expect(outcomes[1]).toBeUndefined();
     expect(outcomes[2]).toEqual({ action: 'block', results: [{ validator: 'pii', passed: false, action: 'block', message: 'personal data: email', checkpoint: 'stream' }] });
-    expect(outcomes[3]).toMatchObject({ action: 'flag', results: [{ validator: 'length' }] });
-    expect(hooks.openStreams()).toBe(1);
-    const end = await hooks.validateOutput({ ...base, requestId: 's1', outputText: text, stream: true });
-    expect(end).toMatchObject({ action: 'block' });
-    expect(end!.results.map((r) => [r.validator, r.passed])).toEqual([
-      ['pii', false],
-      ['length', false],
-    ]);
+    // The gateway stops a blocked stream and never calls validateOutput: nothing is left behind.
     expect(hooks.openStreams()).toBe(0);
+  });
+
+  it('streaming with flags: the end returns only what the chunks did not, so each validator is traced once', async () => {
+    const { engines } = setup();
+    const hooks = createValidatorHooks({ engineFor: (m) => engines.get(m) });
+    const seen: unknown[] = [];
+    let text = '';
+    for (const delta of ['A fairly long answer ', 'that goes on and on past sixty characters ', 'easily.']) {
+      text += delta;
+      const o = hooks.validateChunk({ requestId: 's2', model: 'support-bot', version: 'v1', delta, textSoFar: text });
+      if (o) seen.push(...o.results);
+    }
+    expect(seen).toMatchObject([{ validator: 'length', passed: false, action: 'flag', checkpoint: 'stream' }]);
+    expect(hooks.openStreams()).toBe(1);
+    const end = await hooks.validateOutput({ ...base, requestId: 's2', outputText: text, stream: true });
+    expect(end).toEqual({ results: [{ validator: 'pii', passed: true, action: 'block', checkpoint: 'stream' }] });
+    expect(hooks.openStreams()).toBe(0);
+    // A stream whose chunks never went through validateChunk is judged whole at the end.
+    const whole = await hooks.validateOutput({ ...base, requestId: 's3', outputText: 'call +1 (555) 010-4477', stream: true });
+    expect(whole).toMatchObject({ action: 'block', results: [{ validator: 'pii', passed: false }, { validator: 'length', passed: true }] });
+  });
+
+  it('keeps at most maxStreams', () => {
+    const { engines } = setup();
+    const hooks = createValidatorHooks({ engineFor: (m) => engines.get(m), maxStreams: 3 });
+    for (let i = 0; i < 5; i++) hooks.validateChunk({ requestId: `r${i}`, model: 'support-bot', version: 'v1', delta: 'x', textSoFar: 'x' });
+    expect(hooks.openStreams()).toBe(3);
   });
 
   it('abandoned streams are swept after the TTL', () => {

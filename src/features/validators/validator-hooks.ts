@@ -3,8 +3,12 @@
 //   validateOutput → non-streaming: `response` validators before the answer is sent;
 //                    streaming: the end of the stream, the full verdict of `stream` validators
 //   validateChunk  → `stream` validators, incrementally, synchronous
-// A stream's state lives under its request id from the first chunk until validateOutput ends it;
-// streams that never end (client gone mid-stream) are swept after a TTL.
+// A stream's state lives under its request id from the first chunk until validateOutput ends it
+// or a chunk blocks it (the gateway then stops the stream and does not call validateOutput);
+// streams that never end (client gone, upstream cut) are swept after a TTL, and at most
+// `maxStreams` are kept. The gateway appends every outcome's results to the trace, so the end
+// of a stream returns only the results its chunks have not already returned: each validator
+// appears once per request.
 import type { ModelConfig } from '../../config.ts';
 import { systemClock, type Clock, type ValidatorResult } from '../../core/types.ts';
 import type { ChunkContext, GatewayHooks, ValidationOutcome } from '../gateway/gateway-hooks.ts';
@@ -23,6 +27,8 @@ export interface ValidatorHooksOptions {
   engineFor(model: string): ValidatorEngine | undefined;
   /** An unfinished stream is forgotten after this long (default 10 minutes). */
   streamTtlMs?: number;
+  /** Most streams tracked at once; the oldest is dropped beyond it (default 10,000). */
+  maxStreams?: number;
   clock?: Clock;
 }
 
@@ -45,6 +51,7 @@ function validationContext(ctx: { model: string; version?: string; request: Read
 
 export function createValidatorHooks(o: ValidatorHooksOptions): ValidatorHooks {
   const ttl = o.streamTtlMs ?? 10 * 60_000;
+  const maxStreams = o.maxStreams ?? 10_000;
   const clock = o.clock ?? systemClock;
   const streams = new Map<string, { sv: StreamValidator; engine: ValidatorEngine; at: number }>();
   let lastSweep = clock.now();
@@ -65,6 +72,7 @@ export function createValidatorHooks(o: ValidatorHooksOptions): ValidatorHooks {
       const now = clock.now();
       sweep(now);
       s = { sv: engine.streamValidator({ model: ctx.model, version: ctx.version }), engine, at: now };
+      if (streams.size >= maxStreams) streams.delete(streams.keys().next().value!);
       streams.set(ctx.requestId, s);
     }
     return s;
@@ -82,7 +90,10 @@ export function createValidatorHooks(o: ValidatorHooksOptions): ValidatorHooks {
       const engine = o.engineFor(ctx.model);
       if (!engine?.has.stream) return undefined;
       const fresh = streamOf(ctx, engine).sv.push(ctx.delta);
-      return fresh.length ? outcome(engine, fresh) : undefined;
+      if (fresh.length === 0) return undefined;
+      const out = outcome(engine, fresh);
+      if (out.action === 'block' || out.action === 'fallback') streams.delete(ctx.requestId);
+      return out;
     },
 
     validateOutput(ctx) {
@@ -98,7 +109,8 @@ export function createValidatorHooks(o: ValidatorHooksOptions): ValidatorHooks {
           sv = engine.streamValidator(vctx);
           sv.push(ctx.outputText);
         }
-        return sv.end(vctx).then((r) => outcome(engine, r));
+        const reported = new Set<ValidatorResult>(sv.failures);
+        return sv.end(vctx).then((r) => outcome(engine, reported.size ? r.filter((x) => !reported.has(x)) : r));
       }
       const engine = o.engineFor(ctx.model);
       if (!engine?.has.response) return undefined;
