@@ -7,6 +7,8 @@ import type { Clock } from './core/types.ts';
 import type { RequireRole } from './http/auth.ts';
 import type { Stores } from './features/stores.ts';
 import type { StorageHandle } from './storage/database.ts';
+import type { IncidentService } from './features/incidents/incident-service.ts';
+import type { Notifier } from './features/notifications/notifier.ts';
 import type { AuditLog } from './features/audit/audit-service.ts';
 import type { ApiKeyService } from './features/auth/api-key-service.ts';
 import type { RegistryService } from './features/registry/registry-service.ts';
@@ -14,6 +16,8 @@ import type { RoutingService } from './features/routing/routing-service.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 
 export interface Services {
+  incidents: IncidentService;
+  notifier: Notifier;
   audit: AuditLog;
   apiKeys: ApiKeyService;
   registry: RegistryService;
