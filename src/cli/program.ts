@@ -3,12 +3,13 @@ import { Command, CommanderError } from 'commander';
 import { FailsafeError } from '../core/errors.ts';
 import type { CliEnv, CommandModule } from './context.ts';
 import { exitCodeFor, exitCodes } from './output.ts';
+import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerServeCommands } from './commands/serve.ts';
 
 /** Command modules; each area adds its own. */
-export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands];
+export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands];
 
 export function buildProgram(io: CliEnv): Command {
   const program = new Command('failsafe')
