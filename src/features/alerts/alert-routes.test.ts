@@ -139,6 +139,16 @@ describe('POST /api/v1/alerts/alertmanager', () => {
     expect(res.statusCode).toBe(200);
   });
 
+  it('answers 413 in the API error shape for bodies over the limit', async () => {
+    const { app, keys, feature } = await server({ server: { bodyLimitBytes: 2048 } });
+    const payload = amPayload('firing');
+    payload.alerts[0]!.annotations.summary = 'x'.repeat(4096);
+    const res = await app.inject({ method: 'POST', url: '/api/v1/alerts/alertmanager', headers: bearer(keys.operator), payload });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await feature.incidents.list()).toEqual([]);
+  });
+
   it('leaves the rest of /api/v1 parsing JSON normally', async () => {
     const { app, keys } = await server();
     const res = await app.inject({ method: 'POST', url: '/api/v1/incidents', headers: bearer(keys.operator), payload: { model: 'support-bot', title: 'x' } });
