@@ -320,6 +320,19 @@ describe('IncidentService: life cycle', () => {
     ]);
   });
 
+  it('writes a timeline event inside a caller transaction, and rolls it back with it', async () => {
+    const { service, stores } = setup();
+    const inc = (await service.openOrUpdate(finding())).incident!;
+    await expect(
+      stores.transaction(async (tx) => {
+        await service.addTimelineEvent(inc.id, { kind: 'contained', actor: 'containment', message: 'v2 isolated' }, tx);
+        throw new Error('route change failed');
+      }),
+    ).rejects.toThrow('route change failed');
+    await stores.transaction((tx) => service.addTimelineEvent(inc.id, { kind: 'contained', actor: 'containment', message: 'v2 isolated' }, tx));
+    expect((await service.timeline(inc.id)).map((e) => e.kind)).toEqual(['detected', 'contained']);
+  });
+
   it('adds provider sections to the detail and survives a failing provider', async () => {
     const { service } = setup();
     const inc = (await service.openOrUpdate(finding())).incident!;

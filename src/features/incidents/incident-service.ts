@@ -322,6 +322,10 @@ export class IncidentService {
   }
 
   private async openOrAppend(signal: ReturnType<IncidentService['describeSignal']>, requestId?: string): Promise<OpenOrUpdateResult> {
+    // Most signals repeat what the active incident already has (a monitor re-evaluating every
+    // second): a plain read settles those without taking the write locks.
+    const peek = await this.stores.incidents.findActive(signal.dedupKey);
+    if (peek && this.isRepeat(peek, signal)) return { incident: peek, created: false, changed: false };
     const emits: Emit[] = [];
     const result = await this.stores.transaction(async (tx) => {
       await this.audit?.lock(tx);
@@ -332,6 +336,18 @@ export class IncidentService {
     });
     for (const emit of emits) emit();
     return result;
+  }
+
+  /**
+   * Repeats (a monitor re-evaluating every second, Alertmanager re-sending a firing group) are
+   * absorbed: the same monitor adds evidence at most once per interval, a firing alert once
+   * (unless it now says the incident is more severe).
+   */
+  private isRepeat(current: Incident, s: ReturnType<IncidentService['describeSignal']>): boolean {
+    const prev = current.sources?.[s.sourceKey];
+    if (!prev) return false;
+    if (s.sourceKind === 'monitor') return s.at - prev.lastAt < this.evidenceIntervalMs;
+    return prev.status === 'firing' && !(s.severity && isMoreSevere(s.severity, current.severity));
   }
 
   private async create(
@@ -394,14 +410,7 @@ export class IncidentService {
     emits: Emit[],
   ): Promise<OpenOrUpdateResult> {
     const prev = current.sources?.[s.sourceKey];
-    // Repeats (a monitor re-evaluating every second, Alertmanager re-sending a firing group) are
-    // absorbed: the same source adds evidence at most once per interval, a firing alert once.
-    if (prev && s.sourceKind === 'monitor' && s.at - prev.lastAt < this.evidenceIntervalMs) {
-      return { incident: current, created: false, changed: false };
-    }
-    if (prev && s.sourceKind === 'alert' && prev.status === 'firing' && !(s.severity && isMoreSevere(s.severity, current.severity))) {
-      return { incident: current, created: false, changed: false };
-    }
+    if (this.isRepeat(current, s)) return { incident: current, created: false, changed: false };
     const evidenceCount = (current.evidenceCount ?? current.evidence.length) + 1;
     const sources = {
       ...current.sources,
@@ -675,10 +684,12 @@ export class IncidentService {
 
   /**
    * Appends to an incident's timeline: containment, rollback, RCA, runbooks and notifications
-   * record what they did here. No audit entry (the caller audits its own change).
+   * record what they did here. No audit entry (the caller audits its own change). Inside your own
+   * `stores.transaction`, pass its `tx` (on SQLite the root stores would wait for that transaction's
+   * connection); the `incident.timeline` event is then emitted before your commit.
    */
-  async addTimelineEvent(incidentId: string, input: TimelineInput): Promise<TimelineEvent> {
-    const event = await this.stores.incidents.appendTimeline({
+  async addTimelineEvent(incidentId: string, input: TimelineInput, tx?: Stores): Promise<TimelineEvent> {
+    const event = await (tx ?? this.stores).incidents.appendTimeline({
       incidentId,
       at: input.at ?? this.clock.now(),
       kind: input.kind,
