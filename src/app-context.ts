@@ -14,6 +14,7 @@ import type { ApiKeyService } from './features/auth/api-key-service.ts';
 import type { RegistryService } from './features/registry/registry-service.ts';
 import type { RoutingService } from './features/routing/routing-service.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
+import type { RcaService } from './features/rca/rca-service.ts';
 
 export interface Services {
   incidents: IncidentService;
@@ -23,6 +24,8 @@ export interface Services {
   registry: RegistryService;
   routing: RoutingService;
   feedback: FeedbackService;
+  /** Optional: composition roots and test kits without RCA leave it out (src/features/rca). */
+  rca?: RcaService;
 }
 
 export interface AppContext {
