@@ -11,6 +11,15 @@ import { makeRequireRole } from './http/auth.ts';
 import { buildServer, type FeaturePlugin } from './http/server.ts';
 import { openStorage } from './storage/database.ts';
 import { createKyselyStores } from './storage/kysely-stores.ts';
+import { createDashboardPlugin } from './features/dashboard/dashboard-plugin.ts';
+import { createFoundationServices, foundationAdminPlugins } from './features/foundation-services.ts';
+import { createGateway } from './features/gateway/index.ts';
+import { IncidentService } from './features/incidents/incident-service.ts';
+import { incidentRoutes } from './features/incidents/incident-routes.ts';
+import { alertRoutes } from './features/alerts/alert-routes.ts';
+import { severityRulesFrom } from './features/incidents/severity-config.ts';
+import { Notifier } from './features/notifications/notifier.ts';
+import { createRouteSync } from './features/routing/route-sync.ts';
 
 export interface StartOptions {
   /** Path of failsafe.yaml; when absent and `config` is not given, `failsafe.yaml` if it exists. */
@@ -61,6 +70,39 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   const storage = await openStorage(config.storage);
   const stores = createKyselyStores(storage);
   const closers: Array<() => Promise<void> | void> = [];
+  const onError = (context: string) => (err: unknown) => logger.error({ err }, context);
+
+  const gateway = createGateway({ config, stores, clock, logger });
+  closers.push(() => gateway.close());
+  // The gateway's route table is the routing service's serving sink: a route change is in
+  // effect for new requests when its call returns.
+  const foundation = createFoundationServices({
+    stores,
+    clock,
+    bus,
+    sink: gateway.routeTable,
+    recentRequests: (id) => gateway.telemetry.lookupRecent(id),
+    onFeedback: (f) => {
+      // Label correctness needs the prediction the client got, which lives on the trace.
+      void (async () => {
+        const trace = f.label === undefined ? undefined : await stores.traces.get(f.requestId);
+        gateway.telemetry.recordFeedback({ ...f, prediction: trace?.prediction ?? trace?.output });
+      })().catch(onError('feedback accounting failed'));
+    },
+    onError: onError('control plane side effect failed'),
+  });
+  const { audit, apiKeys, routing, registry } = foundation;
+  const bootstrap = await apiKeys.ensureBootstrapAdmin(env.FAILSAFE_ADMIN_KEY);
+  if (bootstrap.status === 'revoked') logger.warn('FAILSAFE_ADMIN_KEY names a revoked key; it grants nothing');
+  for (const warning of (await registry.seedFromConfig(config)).warnings) logger.warn(warning);
+  await routing.loadAll();
+  const routeSync = createRouteSync({ storage, routing, onError: (err, context) => logger.error({ err, context }, 'route sync failed') });
+  await routeSync.start();
+  closers.push(() => routeSync.stop());
+
+  const incidents = new IncidentService({ stores, clock, bus, audit, severityRules: severityRulesFrom(config.severity) });
+  const notifier = new Notifier({ config: config.notifications, timeline: incidents, clock, bus, logger });
+  closers.push(notifier.start());
 
   const ctx: AppContext = {
     loaded,
@@ -69,13 +111,14 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     logger,
     storage,
     stores,
-    requireRole: makeRequireRole({ authenticate: async () => undefined }),
-    services: {},
+    requireRole: makeRequireRole(apiKeys),
+    services: { ...foundation, incidents, notifier },
   };
 
-  const adminPlugins: FeaturePlugin[] = [];
-  const rootPlugins: FeaturePlugin[] = [];
-  const bootstrapAdminSecret: string | undefined = undefined;
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes];
+  // The dashboard's charts read the gateway's metric windows.
+  const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
+  const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;
 
   const app = await buildServer(ctx, { bodyLimitBytes: config.server.bodyLimitBytes, adminPlugins, rootPlugins });
   const host = options.host ?? config.server.host;
