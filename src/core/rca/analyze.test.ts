@@ -92,6 +92,20 @@ describe('analyze: bad prompt version (deploy of v3 with a changed prompt)', () 
   });
 });
 
+describe('analyze: a slow version (latency incident)', () => {
+  it('counts slow answers as failures and ranks the deploy first, not the shared upstream', () => {
+    const { result } = run('slow_version');
+    expect(result.failureDefinition).toMatch(/latency above \d+ ms/);
+    expect(result.hypotheses[0].category).toBe('version_change');
+    expect(String(result.hypotheses[0].evidence.figures.diffFields)).toContain('params.max_tokens');
+    // Timeouts hit only v3 on a host v2 shares: the host is not to blame.
+    const upstream = hyp(result, 'upstream_dependency')!;
+    expect(upstream.confidence).toBeLessThan(0.3);
+    expect(upstream.evidence.figures.versionsAffected).toBe('v3');
+    expect(result.errorClusters.map((c) => c.template)).toContain('slow response (over <num> ms)');
+  });
+});
+
 describe('analyze: context window overflow on long inputs', () => {
   it('ranks prompt_context_overflow first with the near-limit failure contrast and explicit errors', () => {
     const { input, result } = run('context_overflow');

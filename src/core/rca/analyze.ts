@@ -41,7 +41,7 @@ export function analyze(input: RcaInput): RcaResult {
     minRequests: ctx.options.minSegmentRequests,
     maxSamples: ctx.options.maxSamples,
   });
-  const errorClusters = clusterErrors(ctx.incident, { isFailure: ctx.failed, maxSamples: ctx.options.maxSamples });
+  const errorClusters = clusterErrors(ctx.incident, { isFailure: ctx.failed, messageOf: ctx.judge.reason, maxSamples: ctx.options.maxSamples });
 
   return {
     hypotheses,

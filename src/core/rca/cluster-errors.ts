@@ -2,12 +2,14 @@
 // are normalised into templates (ids, numbers, quoted values become tokens), grouped by
 // template, and near-identical templates are merged by token-set Jaccard similarity.
 import type { Trace } from '../types.ts';
-import { armOf, failedValidator, isOperationalFailure } from './failure-judge.ts';
+import { armOf, failedValidator, failureMessage, isOperationalFailure } from './failure-judge.ts';
 import type { ErrorCluster } from './rca-types.ts';
 
 export interface ClusterOptions {
   /** Which traces to cluster (default: operational or validator failures). */
   isFailure?: (trace: Trace) => boolean;
+  /** One-line description of a failure (default: error message, failed validator, error class). */
+  messageOf?: (trace: Trace) => string;
   /** Templates at least this similar (token Jaccard) are merged (default 0.75). */
   mergeSimilarity?: number;
   maxSamples?: number;
@@ -38,15 +40,7 @@ export function normalizeMessage(message: string): string {
   return text.length > MAX_TEMPLATE ? `${text.slice(0, MAX_TEMPLATE)}…` : text;
 }
 
-/** What a failed trace says went wrong, in one line. */
-export function failureMessage(trace: Trace): string {
-  if (trace.errorMessage) return trace.errorMessage;
-  const validator = trace.validators?.find((v) => !v.passed);
-  if (validator) return `validator ${validator.validator} failed${validator.message ? `: ${validator.message}` : ''}`;
-  if (trace.errorClass) return trace.errorClass;
-  if (trace.retried) return `first attempt on ${trace.firstVersion ?? 'the chosen version'} failed (retried)`;
-  return `${trace.status} (HTTP ${trace.httpStatus})`;
-}
+export { failureMessage };
 
 const tokensOf = (template: string) => new Set(template.toLowerCase().split(/[^a-z0-9<>_]+/).filter(Boolean));
 
@@ -69,13 +63,14 @@ export function clusterErrors(traces: readonly Trace[], options: ClusterOptions 
   const threshold = options.mergeSimilarity ?? 0.75;
   const maxSamples = options.maxSamples ?? 5;
   const limit = options.limit ?? 20;
+  const messageOf = options.messageOf ?? failureMessage;
 
   const byKey = new Map<string, Group>();
   let total = 0;
   for (const t of traces) {
     if (!isFailure(t)) continue;
     total++;
-    const template = normalizeMessage(failureMessage(t));
+    const template = normalizeMessage(messageOf(t));
     const key = `${t.errorClass ?? ''}\u0000${template}`;
     let g = byKey.get(key);
     if (!g) byKey.set(key, (g = { template, errorClass: t.errorClass, tokens: tokensOf(template), traces: [] }));
@@ -110,7 +105,7 @@ export function clusterErrors(traces: readonly Trace[], options: ClusterOptions 
         ...(g.errorClass ? { errorClass: g.errorClass } : {}),
         count: sorted.length,
         share: sorted.length / total,
-        sampleMessage: failureMessage(sorted[0]),
+        sampleMessage: messageOf(sorted[0]),
         sampleTraceIds: sorted.slice(0, maxSamples).map((t) => t.requestId),
         versions,
         upstreamHosts,

@@ -87,8 +87,9 @@ export function detectUpstreamDependency(ctx: RcaContext): DetectorOutcome {
   const measured = [...perVersion.entries()].filter(([, s]) => s.n >= 5);
   const affected = measured.filter(([, s]) => s.u > 0 && s.u / s.n >= 0.5 * best.rate).map(([v]) => v).sort();
   const breadth = measured.length > 0 ? affected.length / measured.length : 0;
-  // One version on the host cannot separate "the host" from "the version"; two or more can.
-  const breadthFactor = measured.length >= 2 ? 0.6 + 0.4 * breadth : 0.8;
+  // One version on the host cannot separate "the host" from "the version"; two or more can, and a
+  // failing host fails all of them — half the versions failing is evidence against the host.
+  const breadthFactor = measured.length >= 2 ? 0.25 + 0.75 * breadth * breadth : 0.8;
   const stable = ctx.lastStable?.version;
   const stableAffected = stable !== undefined && affected.includes(stable);
   // A host nobody used before a deploy that just sent a version to it: more likely the deploy.
@@ -126,7 +127,11 @@ export function detectUpstreamDependency(ctx: RcaContext): DetectorOutcome {
       ? `Upstream ${best.host} is failing: ${rates}${spread}.`
       : tier === 'weak'
         ? `Upstream ${best.host} shows more errors than usual (${rates}${spread})` +
-          (newWithDeploy < 1 ? '; the host only got traffic with a recent deploy, which points at the version instead.' : '; a weak sign of a dependency problem.')
+          (newWithDeploy < 1
+            ? '; the host only got traffic with a recent deploy, which points at the version instead.'
+            : measured.length >= 2 && breadth < 1
+              ? '; a failing host would fail every version on it, so a version is the likelier cause.'
+              : '; a weak sign of a dependency problem.')
         : `No upstream host stands out: the worst, ${best.host}, has ${pct(best.rate)} upstream errors vs ${pct(best.referenceRate)} for ${best.reference}.`;
   return {
     category,

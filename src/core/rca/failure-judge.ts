@@ -6,6 +6,8 @@ import { quantile } from './rca-stats.ts';
 
 export interface FailureJudge {
   isFailure(trace: Trace): boolean;
+  /** What went wrong with a failed request, in one line (for error clustering). */
+  reason(trace: Trace): string;
   /** Plain-language definition, shown with the result. */
   definition: string;
   /** Latency above which a request counts as slow (latency incidents only). */
@@ -22,6 +24,16 @@ export const armOf = (trace: Trace): string => trace.firstVersion ?? trace.versi
 export const isOperationalFailure = (trace: Trace): boolean => trace.status !== 'ok' || trace.retried;
 
 export const failedValidator = (trace: Trace): boolean => trace.validators?.some((v) => !v.passed) ?? false;
+
+/** What a failed trace says went wrong, in one line. */
+export function failureMessage(trace: Trace): string {
+  if (trace.errorMessage) return trace.errorMessage;
+  const validator = trace.validators?.find((v) => !v.passed);
+  if (validator) return `validator ${validator.validator} failed${validator.message ? `: ${validator.message}` : ''}`;
+  if (trace.errorClass) return trace.errorClass;
+  if (trace.retried) return `first attempt on ${trace.firstVersion ?? 'the chosen version'} failed (retried)`;
+  return `${trace.status} (HTTP ${trace.httpStatus})`;
+}
 
 export interface FeedbackIndex {
   /** Latest label per request id. */
@@ -57,7 +69,15 @@ export function failureJudge(family: string, baseline: readonly Trace[], feedbac
     if (label !== undefined && t.prediction !== undefined && label !== t.prediction) return true;
     return slowThresholdMs !== undefined && t.latencyMs > slowThresholdMs;
   };
+  const reason = (t: Trace): string => {
+    if (isOperationalFailure(t) || failedValidator(t)) return failureMessage(t);
+    const label = feedback.labels.get(t.requestId);
+    if (label !== undefined && t.prediction !== undefined && label !== t.prediction) return `predicted ${t.prediction}, labelled ${label}`;
+    if (feedback.negative.has(t.requestId)) return 'negative user rating';
+    if (slowThresholdMs !== undefined && t.latencyMs > slowThresholdMs) return `slow response (over ${Math.round(slowThresholdMs)} ms)`;
+    return failureMessage(t);
+  };
   const parts = ['error, blocked or fallback answer', 'retried first attempt', 'failed validator', 'negative rating', 'label disagreeing with the prediction'];
   if (slowThresholdMs !== undefined) parts.push(`latency above ${Math.round(slowThresholdMs)} ms (baseline p99)`);
-  return { isFailure, definition: parts.join('; '), ...(slowThresholdMs !== undefined ? { slowThresholdMs } : {}) };
+  return { isFailure, reason, definition: parts.join('; '), ...(slowThresholdMs !== undefined ? { slowThresholdMs } : {}) };
 }

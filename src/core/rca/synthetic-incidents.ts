@@ -9,6 +9,7 @@ import { generateTraces, type TrafficSpec, upstreamFailure } from './synthetic-t
 
 export type ScenarioName =
   | 'bad_prompt'
+  | 'slow_version'
   | 'context_overflow'
   | 'upstream_5xx'
   | 'host_outage'
@@ -129,6 +130,29 @@ function build(name: ScenarioName, seed: number, k: number): Built {
         rng,
       );
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2 };
+    }
+    case 'slow_version': {
+      // v3 asks for 4096 output tokens: answers take ~6× longer and some hit the upstream timeout.
+      const model = 'support-bot';
+      const { v2, v3: v3Base } = chatVersions(model);
+      const v3 = version(model, { ...specOf(v3Base), prompt: PROMPT_V2, params: { temperature: 0.2, max_tokens: 4096 } }, 'live', SCENARIO_ONSET - DAY, SCENARIO_ONSET);
+      const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
+      const traces = generateTraces(
+        {
+          ...base,
+          model,
+          weightsAt: weightsFrom(history),
+          hosts: { v2: H1, v3: H1 },
+          inputChars: chatLength,
+          outcome: (r, req) => {
+            if (req.version !== 'v3') return noiseFailure(r);
+            if (r.bernoulli(0.08 * k)) return { ...upstreamFailure('timeout', req.host), latencyMs: 30_000 };
+            return { latencyMs: Math.round(r.lognormal(Math.log(300 * (1 + 5 * k)), 0.3)) };
+          },
+        },
+        rng,
+      );
+      return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'latency', lastStable: v2 };
     }
     case 'context_overflow': {
       const model = 'support-bot';
