@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FailsafeError } from './core/errors.ts';
 import { alertsConfigSchema } from './features/alerts/alerts-config.ts';
+import { containmentConfigSchema, modelContainmentShape } from './features/containment/containment-config.ts';
 import { severityConfigSchema } from './features/incidents/severity-config.ts';
 import { notificationsConfigSchema } from './features/notifications/notifications-config.ts';
 import { stagingConfigSchema } from './features/staging/staging-config.ts';
@@ -58,6 +59,8 @@ export const modelConfigSchema = z
     validators: validatorsConfigSchema.optional(),
     /** Staging gates for the golden set, see src/features/staging/staging-config.ts. */
     staging: stagingConfigSchema.optional(),
+    /** soakSeconds, circuitBreaker, playbook, rollback, fallbacks: see src/features/containment/containment-config.ts. */
+    ...modelContainmentShape,
   })
   .superRefine((m, ctx) => {
     const names = new Set<string>();
@@ -109,6 +112,8 @@ export const configSchema = z
     severity: severityConfigSchema.prefault({}),
     alerts: alertsConfigSchema.prefault({}),
     notifications: notificationsConfigSchema.prefault({}),
+    /** Defaults for every model's containment, playbook, rollback, fallbacks and soak. */
+    containment: containmentConfigSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     c.traces.redact.forEach((pattern, i) => {

@@ -17,7 +17,13 @@ export const sumWeights = (weights: Record<string, number>): number => Object.va
  * Weights are non-negative integers summing to 100, over registered versions; a version that is
  * faulty or retired may appear only with weight 0 (isolation leaves it visible at 0).
  */
-export function validateWeights(model: string, weights: unknown, versions: readonly ModelVersion[]): Record<string, number> {
+export function validateWeights(
+  model: string,
+  weights: unknown,
+  versions: readonly ModelVersion[],
+  /** `allowNone`: all weights 0 is accepted (a paused or fallback-mode route whose versions are all out of rotation). */
+  options: { allowNone?: boolean } = {},
+): Record<string, number> {
   if (weights === null || typeof weights !== 'object' || Array.isArray(weights)) {
     throw invalid('weights: expected an object of version -> weight, e.g. {"v1":90,"v2":10}');
   }
@@ -38,7 +44,7 @@ export function validateWeights(model: string, weights: unknown, versions: reado
     out[version] = weight;
   }
   const total = sumWeights(out);
-  if (total !== 100) throw invalid(`weights must sum to 100, got ${total}`);
+  if (total !== 100 && !(options.allowNone && total === 0)) throw invalid(`weights must sum to 100, got ${total}`);
   return out;
 }
 

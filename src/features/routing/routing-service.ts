@@ -238,8 +238,9 @@ export class RoutingService {
       shadow: prev?.shadow,
       stickyKey: prev?.stickyKey,
     };
-    if (patch.weights !== undefined) next.weights = validateWeights(model, patch.weights, versions);
     if (patch.mode !== undefined) next.mode = validateMode(patch.mode);
+    // Out of serving (paused, fallback) every version may be out of rotation: isolation of the last one.
+    if (patch.weights !== undefined) next.weights = validateWeights(model, patch.weights, versions, { allowNone: next.mode !== 'serving' });
     if (patch.shadow !== undefined) next.shadow = patch.shadow === null ? undefined : validateShadow(model, patch.shadow, versions);
     if (patch.stickyKey !== undefined) next.stickyKey = patch.stickyKey === null ? undefined : validateStickyKey(patch.stickyKey);
     assertServable(model, next);
