@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config.ts';
+import { configJsonSchema, parseConfig } from '../../config.ts';
 import { createValidatorEngine } from './validator-engine.ts';
 
 const withValidators = (validators: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -79,6 +79,11 @@ describe('validator config in failsafe.yaml', () => {
     expect(configError(withValidators([{ type: 'length', min: 10, max: 5 }]))).toMatch(/validators\[0\]\.min: min \(10\) is greater than max \(5\)/);
     expect(configError(withValidators([{ type: 'webhook', url: 'ftp://x' }]))).toMatch(/validators\[0\]\.url/);
     expect(configError(withValidators([{ type: 'pii', name: 'a' }, { type: 'not_empty', name: 'a' }]))).toMatch(/validators\[1\]\.name: duplicate validator name "a"/);
+  });
+
+  it('the editor JSON Schema describes validators and staging gates', () => {
+    const text = JSON.stringify(configJsonSchema());
+    for (const word of ['json_schema', 'banned_terms', 'mustNotMatch', 'onError', 'minPassRate', 'latencyBudgetMs']) expect(text).toContain(word);
   });
 
   it('staging gates: defaults and bounds', () => {
