@@ -127,17 +127,17 @@ export function buildContext(input: RcaInput): RcaContext {
   const baseline = traces.filter((t) => t.startedAt < onset);
   const incidentTraces = traces.filter((t) => t.startedAt >= onset);
   const judge = failureJudge(incident.family, baseline, feedbackIndex);
-  const failedCache = new WeakMap<Trace, boolean>();
-  const failed = (t: Trace): boolean => {
-    let f = failedCache.get(t);
-    if (f === undefined) failedCache.set(t, (f = judge.isFailure(t)));
-    return f;
-  };
+  // Judged once: every detector asks again and again. A Set of the (few) failures is cheaper
+  // than a WeakMap over every trace, which burdens the garbage collector.
+  const failedSet = new Set<Trace>();
+  for (const t of traces) if (judge.isFailure(t)) failedSet.add(t);
+  const failed = (t: Trace): boolean => failedSet.has(t);
 
   const versions = new Map(input.versions.filter((v) => v.model === model).map((v) => [v.version, v]));
   const routeHistory = input.routeHistory.filter((c) => c.model === model).sort((a, b) => a.at - b.at || a.revision - b.revision);
-  const incidentFailures = incidentTraces.filter(failed).length;
-  const baselineFailures = baseline.filter(failed).length;
+  let incidentFailures = 0;
+  for (const t of incidentTraces) if (failedSet.has(t)) incidentFailures++;
+  const baselineFailures = failedSet.size - incidentFailures;
 
   const ctx: RcaContext = {
     input,
