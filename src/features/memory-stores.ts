@@ -7,6 +7,7 @@ import { MemoryIncidentStore } from './incidents/memory-incident-store.ts';
 import { UndoJournal, type UndoLog } from './memory-undo.ts';
 import { MemoryModelStore, MemoryVersionStore } from './registry/memory-registry-store.ts';
 import { MemoryRouteStore } from './routing/memory-route-store.ts';
+import { MemoryPlaybookActionStore, MemoryRollbackStore } from './rollback/memory-rollback-store.ts';
 import type { Stores } from './stores.ts';
 import { MemoryTraceStore } from './telemetry/memory-trace-store.ts';
 
@@ -19,6 +20,8 @@ interface MemoryParts {
   apiKeys: MemoryApiKeyStore;
   audit: MemoryAuditStore;
   incidents: MemoryIncidentStore;
+  rollbacks: MemoryRollbackStore;
+  playbookActions: MemoryPlaybookActionStore;
 }
 
 const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
@@ -30,6 +33,8 @@ const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
   apiKeys: parts.apiKeys.bound(undo),
   audit: parts.audit.bound(undo),
   incidents: parts.incidents.bound(undo),
+  rollbacks: parts.rollbacks.bound(undo),
+  playbookActions: parts.playbookActions.bound(undo),
 });
 
 export function createMemoryStores(): Stores {
@@ -44,6 +49,8 @@ export function createMemoryStores(): Stores {
     apiKeys: new MemoryApiKeyStore(),
     audit: new MemoryAuditStore(),
     incidents: new MemoryIncidentStore(),
+    rollbacks: new MemoryRollbackStore(),
+    playbookActions: new MemoryPlaybookActionStore(),
   };
 
   let queue: Promise<unknown> = Promise.resolve();

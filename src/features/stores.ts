@@ -4,6 +4,8 @@ import type { ApiKeyStore } from './auth/api-key-store.ts';
 import type { AuditStore } from './audit/audit-store.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
 import type { IncidentStore } from './incidents/incident-store.ts';
+import type { PlaybookActionStore } from './playbooks/playbook-action-store.ts';
+import type { RollbackStore } from './rollback/rollback-store.ts';
 import type { ModelStore, VersionStore } from './registry/registry-store.ts';
 import type { RouteStore } from './routing/route-store.ts';
 import type { TraceStore } from './telemetry/trace-store.ts';
@@ -17,6 +19,8 @@ export interface Stores {
   apiKeys: ApiKeyStore;
   audit: AuditStore;
   incidents: IncidentStore;
+  rollbacks: RollbackStore;
+  playbookActions: PlaybookActionStore;
   /** Runs fn in one transaction. Nested calls join the outer transaction. */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
 }

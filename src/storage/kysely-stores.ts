@@ -11,6 +11,7 @@ import { KyselyFeedbackStore } from './stores/kysely-feedback-store.ts';
 import { KyselyIncidentStore } from './stores/kysely-incident-store.ts';
 import { KyselyModelStore, KyselyVersionStore } from './stores/kysely-registry-store.ts';
 import { KyselyRouteStore } from './stores/kysely-route-store.ts';
+import { KyselyPlaybookActionStore, KyselyRollbackStore } from './stores/kysely-rollback-store.ts';
 import type { StoreContext } from './stores/store-context.ts';
 import { KyselyTraceStore } from './stores/kysely-trace-store.ts';
 
@@ -24,6 +25,8 @@ function buildStores(ctx: StoreContext, transaction: Stores['transaction']): Sto
     apiKeys: new KyselyApiKeyStore(ctx),
     audit: new KyselyAuditStore(ctx),
     incidents: new KyselyIncidentStore(ctx),
+    rollbacks: new KyselyRollbackStore(ctx),
+    playbookActions: new KyselyPlaybookActionStore(ctx),
     transaction,
   };
 }

@@ -167,6 +167,25 @@ export interface SignedRequestsTable {
   seen_at: number;
 }
 
+export interface RollbacksTable {
+  id: string;
+  model: string;
+  status: string;
+  incident_id: string | null;
+  started_at: number;
+  finished_at: number | null;
+  record: string; // JSON RollbackRecord
+}
+
+export interface PlaybookActionsTable {
+  id: string;
+  incident_id: string;
+  model: string;
+  status: string;
+  created_at: number;
+  record: string; // JSON PlaybookAction
+}
+
 /** Every table. Feature migrations add theirs here. */
 export interface Database {
   models: ModelsTable;
@@ -180,4 +199,6 @@ export interface Database {
   incidents: IncidentsTable;
   incident_timeline: IncidentTimelineTable;
   signed_requests: SignedRequestsTable;
+  rollbacks: RollbacksTable;
+  playbook_actions: PlaybookActionsTable;
 }
