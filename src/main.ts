@@ -19,6 +19,7 @@ import { incidentRoutes } from './features/incidents/incident-routes.ts';
 import { alertRoutes } from './features/alerts/alert-routes.ts';
 import { severityRulesFrom } from './features/incidents/severity-config.ts';
 import { Notifier } from './features/notifications/notifier.ts';
+import { createRcaFeature } from './features/rca/rca-feature.ts';
 import { createRouteSync } from './features/routing/route-sync.ts';
 
 export interface StartOptions {
@@ -103,6 +104,16 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   const incidents = new IncidentService({ stores, clock, bus, audit, severityRules: severityRulesFrom(config.severity) });
   const notifier = new Notifier({ config: config.notifications, timeline: incidents, clock, bus, logger });
   closers.push(notifier.start());
+  // RCA: on demand (GET /incidents/{id}/rca) and by itself 10 s after an incident opens (traces are flushed in batches).
+  const rcaFeature = createRcaFeature({
+    stores,
+    clock,
+    bus,
+    incidents,
+    autoAnalyzeDelayMs: options.background === false ? undefined : 10_000,
+    onError: (err, what) => logger.error({ err, what }, 'rca failed'),
+  });
+  closers.push(() => rcaFeature.close());
 
   const ctx: AppContext = {
     loaded,
@@ -112,10 +123,10 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     requireRole: makeRequireRole(apiKeys),
-    services: { ...foundation, incidents, notifier },
+    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca },
   };
 
-  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes];
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins];
   // The dashboard's charts read the gateway's metric windows.
   const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
   const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;
