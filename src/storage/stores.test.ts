@@ -1,7 +1,7 @@
 // Runs every store contract against every implementation: the in-memory fakes, SQLite (a real
 // file) and PostgreSQL (a fresh database per suite on the real server; skipped, visibly, when
 // FAILSAFE_TEST_PG_URL is unset).
-import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storageTargets } from '../../test/helpers/storage.ts';
 import { auditStoreContract } from '../features/audit/audit-store.contract.ts';
 import { apiKeyStoreContract } from '../features/auth/api-key-store.contract.ts';
@@ -88,5 +88,23 @@ describe.each(targets)('stores on $name', (target) => {
         contract(() => stores!);
       });
     }
+  });
+});
+
+// What only the database stores do: the chain lock needs a transaction to live in.
+describe.each(storageTargets)('Kysely stores on $name', (target) => {
+  describe.skipIf(!target.enabled)(target.enabled ? 'outside the contracts' : 'SKIPPED: FAILSAFE_TEST_PG_URL is not set', () => {
+    it('refuses lockChain outside a transaction, where the lock would protect nothing', async () => {
+      const storage = await target.create();
+      try {
+        const stores = createKyselyStores(storage.handle);
+        await expect(stores.audit.lockChain!()).rejects.toMatchObject({ code: 'INTERNAL' });
+        await expect(stores.transaction((tx) => tx.audit.lockChain!())).resolves.toBeUndefined();
+        // head() outside a transaction is a plain read.
+        await expect(stores.audit.head()).resolves.toBeUndefined();
+      } finally {
+        await storage.cleanup();
+      }
+    });
   });
 });
