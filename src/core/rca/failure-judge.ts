@@ -20,8 +20,16 @@ export const upstreamErrorClasses = new Set(['upstream_5xx', 'timeout', 'connect
 /** The version a request was first sent to: a retry on the stable version does not hide the failing one. */
 export const armOf = (trace: Trace): string => trace.firstVersion ?? trace.version ?? '(none)';
 
+/**
+ * Outcomes that say nothing about the model: the client hung up, an input validator refused the
+ * client's input, or Failsafe itself had paused the model (containment) — counting them would
+ * make containment look like part of the fault.
+ */
+export const notModelFailureClasses = new Set(['client_disconnected', 'input_validator', 'paused', 'fallback_unavailable']);
+
 /** Request failed in the data plane: error, blocked, fallback, or its first attempt failed and was retried. */
-export const isOperationalFailure = (trace: Trace): boolean => trace.status !== 'ok' || trace.retried;
+export const isOperationalFailure = (trace: Trace): boolean =>
+  (trace.status !== 'ok' || trace.retried) && !(trace.errorClass !== undefined && notModelFailureClasses.has(trace.errorClass));
 
 export const failedValidator = (trace: Trace): boolean => trace.validators?.some((v) => !v.passed) ?? false;
 
@@ -77,7 +85,7 @@ export function failureJudge(family: string, baseline: readonly Trace[], feedbac
     if (slowThresholdMs !== undefined && t.latencyMs > slowThresholdMs) return `slow response (over ${Math.round(slowThresholdMs)} ms)`;
     return failureMessage(t);
   };
-  const parts = ['error, blocked or fallback answer', 'retried first attempt', 'failed validator', 'negative rating', 'label disagreeing with the prediction'];
+  const parts = ['error, blocked or fallback answer (not client disconnects, refused input or a paused model)', 'retried first attempt', 'failed validator', 'negative rating', 'label disagreeing with the prediction'];
   if (slowThresholdMs !== undefined) parts.push(`latency above ${Math.round(slowThresholdMs)} ms (baseline p99)`);
   return { isFailure, reason, definition: parts.join('; '), ...(slowThresholdMs !== undefined ? { slowThresholdMs } : {}) };
 }
