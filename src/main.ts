@@ -14,6 +14,7 @@ import { createKyselyStores } from './storage/kysely-stores.ts';
 import { createDashboardPlugin } from './features/dashboard/dashboard-plugin.ts';
 import { createFoundationServices, foundationAdminPlugins } from './features/foundation-services.ts';
 import { createGateway } from './features/gateway/index.ts';
+import { buildValidatorEngines, createValidatorHooks } from './features/validators/validator-hooks.ts';
 import { IncidentService } from './features/incidents/incident-service.ts';
 import { incidentRoutes } from './features/incidents/incident-routes.ts';
 import { alertRoutes } from './features/alerts/alert-routes.ts';
@@ -75,6 +76,8 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
 
   const gateway = createGateway({ config, stores, clock, logger });
   closers.push(() => gateway.close());
+  const validatorEngines = buildValidatorEngines(config.models);
+  gateway.setHooks(createValidatorHooks({ engineFor: (model) => validatorEngines.get(model) }));
   // The gateway's route table is the routing service's serving sink: a route change is in
   // effect for new requests when its call returns.
   const foundation = createFoundationServices({
