@@ -73,6 +73,9 @@ describe('analyze: bad prompt version (deploy of v3 with a changed prompt)', () 
     expect(result.errorClusters[0]).toMatchObject({ errorClass: 'malformed_output', template: 'output is not valid JSON: unexpected token <str> at position <num>' });
     expect(Object.keys(result.errorClusters[0].versions)).toEqual(['v3']);
     expect(result.notEvaluated.map((n) => n.category)).toEqual(['data_label_mismatch']);
+    expect(result.changes).toEqual([
+      { at: SCENARIO_ONSET, actor: 'key:deploy-bot', revision: 2, mode: 'serving', weights: { v2: 50, v3: 50 }, reason: 'deploy v3', gains: { v3: [0, 50] }, minutesBeforeOnset: 0 },
+    ]);
   });
 
   it('estimates the onset itself when the detector gave none, and still finds the deploy', () => {

@@ -49,6 +49,18 @@ export function analyze(input: RcaInput): RcaResult {
     errorClusters,
     ...(versionChange.versionDiff ? { versionDiff: versionChange.versionDiff } : {}),
     impact: impactOf(ctx),
+    changes: ctx.trafficChanges
+      .filter((c) => c.change.at >= ctx.onset - ctx.options.changeLookbackMs && c.change.at <= ctx.now)
+      .map(({ change: c, gains }) => ({
+        at: c.at,
+        actor: c.actor,
+        revision: c.revision,
+        mode: c.mode,
+        weights: c.weights,
+        ...(c.reason ? { reason: c.reason } : {}),
+        gains,
+        minutesBeforeOnset: Math.round(((ctx.onset - c.at) / 60_000) * 100) / 100,
+      })),
     onset: { at: ctx.onset, estimated: ctx.onsetEstimated },
     windows: {
       baseline: {

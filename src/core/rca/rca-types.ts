@@ -144,6 +144,20 @@ export interface Impact {
   clients: number;
 }
 
+/** A route change between the lookback before the onset and now: "what changed near the onset". */
+export interface ChangeNearOnset {
+  at: EpochMs;
+  actor: string;
+  revision: number;
+  mode: string;
+  weights: Record<string, number>;
+  reason?: string;
+  /** version -> [weight before, weight after] for versions it gave more traffic. */
+  gains: Record<string, [number, number]>;
+  /** Negative when the change came after the onset (e.g. containment). */
+  minutesBeforeOnset: number;
+}
+
 export interface NotEvaluated {
   category: RcaCategory;
   reason: string;
@@ -156,6 +170,8 @@ export interface RcaResult {
   errorClusters: ErrorCluster[];
   versionDiff?: VersionDiff;
   impact: Impact;
+  /** Route changes from the lookback window before the onset until now, oldest first. */
+  changes: ChangeNearOnset[];
   onset: { at: EpochMs; estimated: boolean };
   windows: { baseline: TimeRange & { requests: number; failures: number }; incident: TimeRange & { requests: number; failures: number } };
   /** What counted as a failed request for this incident family. */

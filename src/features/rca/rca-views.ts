@@ -22,6 +22,7 @@ export function rcaResultView(r: RcaResult) {
     errorClusters: r.errorClusters.map((c) => ({ ...c, firstAt: isoTime(c.firstAt), lastAt: isoTime(c.lastAt) })),
     versionDiff: r.versionDiff ?? null,
     impact: { ...r.impact, from: isoTime(r.impact.from), to: isoTime(r.impact.to) },
+    changes: r.changes.map((c) => ({ ...c, at: isoTime(c.at) })),
     onset: { at: isoTime(r.onset.at), estimated: r.onset.estimated },
     windows: {
       baseline: { ...r.windows.baseline, ...rangeView(r.windows.baseline) },
