@@ -1,0 +1,300 @@
+// Gateway overhead benchmark: the same upstream called directly and through the gateway, in one
+// run, alternating, on the same machine. Three processes: the simulated upstream, the gateway
+// (set up as `failsafe serve` would: traces to a real SQLite file, /metrics on) and this one, the
+// load generator.
+//
+//   npm run bench:gateway            (about 2 minutes)
+//   npm run bench:gateway -- --quick (about 40 s, for a smoke check)
+//
+// (a) added latency over one keep-alive connection, p50/p99, sub-millisecond timing
+//     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway);
+// (b) throughput with 50 connections (autocannon), direct and through the gateway;
+// (c) a steady 1,000 requests/s paced evenly (one request every millisecond, not bursts),
+//     p99 added latency; and the gateway's resident memory, sampled throughout.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const SELF = fileURLToPath(import.meta.url);
+const args = new Set(process.argv.slice(2));
+const role = [...args].find((a) => a.startsWith('--role='))?.slice('--role='.length);
+
+const TARGETS = {
+  p50AddedMs: 0.25,
+  p99AddedMs: 1,
+  throughputRps: 5000,
+  pacedP99AddedMs: 2,
+  rssMb: 200,
+};
+
+const CHAT_BODY = (model: string) =>
+  JSON.stringify({
+    model,
+    messages: [
+      { role: 'system', content: 'You are a helpful support assistant for an online shop.' },
+      { role: 'user', content: 'My order arrived damaged, how do I get a replacement?' },
+    ],
+    temperature: 0.2,
+  });
+
+// ---------------------------------------------------------------- child roles
+
+async function runUpstream(): Promise<void> {
+  const { startSimServer } = await import('../examples/sim-server/sim-server.ts');
+  const sim = await startSimServer({ port: 0, baseLatencyMs: 0, name: 'bench-upstream' });
+  process.send!({ type: 'ready', url: sim.url });
+}
+
+async function runGateway(upstreamUrl: string): Promise<void> {
+  const pino = (await import('pino')).default;
+  const { parseConfig } = await import('../src/config.ts');
+  const { EventBus } = await import('../src/core/events.ts');
+  const { makeRequireRole } = await import('../src/http/auth.ts');
+  const { buildServer } = await import('../src/http/server.ts');
+  const { openStorage } = await import('../src/storage/database.ts');
+  const { createKyselyStores } = await import('../src/storage/kysely-stores.ts');
+  const { createGateway } = await import('../src/features/gateway/index.ts');
+  const { servingModel } = await import('../src/features/gateway/gateway-test-kit.ts');
+
+  const dir = mkdtempSync(join(tmpdir(), 'failsafe-bench-'));
+  const storage = await openStorage(`sqlite:${join(dir, 'failsafe.db')}`);
+  const stores = createKyselyStores(storage);
+  const config = parseConfig({}, {});
+  const logger = pino({ level: 'warn' });
+  const clock = { now: () => Date.now() };
+  const gateway = createGateway({ config, stores, clock, logger });
+  gateway.routeTable.apply(
+    servingModel('support-bot', 'chat', { v1: { url: `${upstreamUrl}/v1`, model: 'sim-chat' } }, { v1: 100 }, { stable: 'v1' }),
+  );
+  const app = await buildServer(
+    {
+      loaded: { config, baseDir: process.cwd() },
+      clock,
+      bus: new EventBus(),
+      logger,
+      storage,
+      stores,
+      requireRole: makeRequireRole({ authenticate: async () => undefined }),
+      services: {} as never,
+    },
+    { bodyLimitBytes: config.server.bodyLimitBytes, adminPlugins: [], rootPlugins: [gateway.plugin] },
+  );
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address() as { port: number };
+  process.on('message', async (m: { type: string }) => {
+    if (m.type === 'stats') {
+      await gateway.telemetry.flush();
+      process.send!({
+        type: 'stats',
+        written: gateway.telemetry.recorder.written,
+        dropped: gateway.telemetry.recorder.dropped,
+        queued: gateway.telemetry.recorder.queued,
+      });
+    }
+    if (m.type === 'stop') {
+      await app.close();
+      await gateway.close();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    }
+  });
+  process.send!({ type: 'ready', url: `http://127.0.0.1:${address.port}` });
+}
+
+// ---------------------------------------------------------------- load generator
+
+function startChild(childRole: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, SELF, `--role=${childRole}`, ...extra], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${childRole} exited early (${code})`)));
+    child.on('message', (m: { type: string; url: string }) => {
+      if (m.type === 'ready') resolve({ child, url: m.url });
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+const quantile = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+function summary(samples: number[]): { p50: number; p99: number; mean: number; n: number } {
+  const s = Float64Array.from(samples).sort();
+  let sum = 0;
+  for (const v of s) sum += v;
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), mean: sum / s.length, n: s.length };
+}
+
+async function timedRequest(pool: Pool, body: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await res.body.text();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+  return ms;
+}
+
+/** (a) one connection each, alternating blocks so drift (CPU frequency, JIT, GC) hits both sides alike. */
+async function sequentialLatency(directUrl: string, gatewayUrl: string, blocks: number, perBlock: number) {
+  const direct = new Pool(directUrl, { connections: 1 });
+  const gw = new Pool(gatewayUrl, { connections: 1 });
+  const dBody = CHAT_BODY('sim-chat');
+  const gBody = CHAT_BODY('support-bot');
+  for (let i = 0; i < 3000; i++) {
+    await timedRequest(direct, dBody);
+    await timedRequest(gw, gBody);
+  }
+  const d: number[] = [];
+  const g: number[] = [];
+  for (let b = 0; b < blocks; b++) {
+    for (let i = 0; i < perBlock; i++) d.push(await timedRequest(direct, dBody));
+    for (let i = 0; i < perBlock; i++) g.push(await timedRequest(gw, gBody));
+  }
+  await direct.close();
+  await gw.close();
+  return { direct: summary(d), gateway: summary(g) };
+}
+
+async function throughput(url: string, model: string, seconds: number) {
+  const autocannon = (await import('autocannon')).default;
+  const result = await autocannon({
+    url: `${url}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: CHAT_BODY(model),
+    connections: 50,
+    duration: seconds,
+  });
+  return { rps: result.requests.average, total: result.requests.total, errors: result.errors + result.timeouts, non2xx: result.non2xx, p99: result.latency.p99 };
+}
+
+/** (c) one request every millisecond on a schedule, whatever the answers do; latency from send to answer. */
+async function paced(url: string, model: string, rate: number, seconds: number) {
+  const pool = new Pool(url, { connections: 64 });
+  const body = CHAT_BODY(model);
+  const total = rate * seconds;
+  const interval = 1000 / rate;
+  const samples: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  let inflight = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
+      while (sent < due) {
+        sent++;
+        inflight++;
+        timedRequest(pool, body)
+          .then((ms) => samples.push(ms))
+          .catch(() => failed++)
+          .finally(() => {
+            inflight--;
+            if (sent >= total && inflight === 0) resolve();
+          });
+      }
+      if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+    };
+    tick();
+  });
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  return { ...summary(samples), failed, achievedRps: samples.length / elapsed };
+}
+
+async function main(): Promise<void> {
+  const quick = args.has('--quick');
+  const upstream = await startChild('upstream');
+  const gateway = await startChild('gateway', [`--upstream=${upstream.url}`]);
+  const gwPid = gateway.child.pid!;
+  let rssMax = 0;
+  const sampler = setInterval(() => {
+    const r = rssMb(gwPid);
+    if (r > rssMax) rssMax = r;
+  }, 200);
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  log(`upstream ${upstream.url}  gateway ${gateway.url} (pid ${gwPid})  cores ${(await import('node:os')).cpus().length}`);
+
+  log('(a) sequential latency, one connection, alternating blocks ...');
+  const seq = await sequentialLatency(upstream.url, gateway.url, quick ? 6 : 20, 1000);
+
+  const tSeconds = quick ? 3 : 8;
+  log(`(b) throughput, 50 connections, ${tSeconds} s per run, alternating ...`);
+  const tpDirect1 = await throughput(upstream.url, 'sim-chat', tSeconds);
+  const tpGw1 = await throughput(gateway.url, 'support-bot', tSeconds);
+  const tpDirect2 = quick ? tpDirect1 : await throughput(upstream.url, 'sim-chat', tSeconds);
+  const tpGw2 = quick ? tpGw1 : await throughput(gateway.url, 'support-bot', tSeconds);
+
+  const pSeconds = quick ? 4 : 10;
+  log(`(c) steady 1,000 req/s paced evenly, ${pSeconds} s per run, alternating ...`);
+  const pd1 = await paced(upstream.url, 'sim-chat', 1000, pSeconds);
+  const pg1 = await paced(gateway.url, 'support-bot', 1000, pSeconds);
+  const pd2 = quick ? pd1 : await paced(upstream.url, 'sim-chat', 1000, pSeconds);
+  const pg2 = quick ? pg1 : await paced(gateway.url, 'support-bot', 1000, pSeconds);
+
+  clearInterval(sampler);
+  const stats = await new Promise<{ written: number; dropped: number; queued: number }>((resolve) => {
+    gateway.child.on('message', (m: { type: string; written: number; dropped: number; queued: number }) => {
+      if (m.type === 'stats') resolve(m);
+    });
+    gateway.child.send({ type: 'stats' });
+  });
+  gateway.child.send({ type: 'stop' });
+  upstream.child.kill();
+
+  const f = (n: number, d = 3) => n.toFixed(d);
+  const added50 = seq.gateway.p50 - seq.direct.p50;
+  const added99 = seq.gateway.p99 - seq.direct.p99;
+  const gwRps = Math.max(tpGw1.rps, tpGw2.rps);
+  const directRps = Math.max(tpDirect1.rps, tpDirect2.rps);
+  const tpErrors = tpGw1.errors + tpGw1.non2xx + tpGw2.errors + tpGw2.non2xx;
+  const pacedDirect = pd1.p99 <= pd2.p99 ? pd1 : pd2;
+  const pacedGw = pg1.p99 <= pg2.p99 ? pg1 : pg2;
+  const pacedAdded = pacedGw.p99 - pacedDirect.p99;
+  const pacedFailed = pg1.failed + pg2.failed;
+
+  const rows: Array<[string, string, string, string, boolean]> = [
+    ['(a) added latency p50', `${f(added50)} ms`, `direct ${f(seq.direct.p50)} / gw ${f(seq.gateway.p50)}`, `≤ ${TARGETS.p50AddedMs} ms`, added50 <= TARGETS.p50AddedMs],
+    ['(a) added latency p99', `${f(added99)} ms`, `direct ${f(seq.direct.p99)} / gw ${f(seq.gateway.p99)}`, `≤ ${TARGETS.p99AddedMs} ms`, added99 <= TARGETS.p99AddedMs],
+    ['(b) throughput, 50 conns', `${f(gwRps, 0)} req/s`, `direct ${f(directRps, 0)} req/s, gw errors ${tpErrors}`, `≥ ${TARGETS.throughputRps} req/s`, gwRps >= TARGETS.throughputRps && tpErrors === 0],
+    [
+      '(c) 1,000 req/s added p99',
+      `${f(pacedAdded)} ms`,
+      `direct ${f(pacedDirect.p99)} / gw ${f(pacedGw.p99)} (p50 ${f(pacedDirect.p50)} / ${f(pacedGw.p50)}), ${f(pacedGw.achievedRps, 0)} req/s, failed ${pacedFailed}`,
+      `≤ ${TARGETS.pacedP99AddedMs} ms`,
+      pacedAdded <= TARGETS.pacedP99AddedMs && pacedFailed === 0,
+    ],
+    ['gateway RSS (max)', `${f(rssMax, 1)} MB`, `traces written ${stats.written}, dropped ${stats.dropped}`, `≤ ${TARGETS.rssMb} MB`, rssMax <= TARGETS.rssMb],
+  ];
+  const w = [26, 14, 78, 14];
+  log('');
+  log(`${'measure'.padEnd(w[0])}${'result'.padEnd(w[1])}${'detail'.padEnd(w[2])}${'target'.padEnd(w[3])}pass`);
+  log('-'.repeat(w[0] + w[1] + w[2] + w[3] + 4));
+  for (const [name, result, detail, target, pass] of rows) {
+    log(`${name.padEnd(w[0])}${result.padEnd(w[1])}${detail.padEnd(w[2])}${target.padEnd(w[3])}${pass ? 'PASS' : 'FAIL'}`);
+  }
+  log('');
+  log(
+    `samples: (a) ${seq.direct.n} direct + ${seq.gateway.n} gateway; (b) runs ${[tpDirect1, tpGw1, tpDirect2, tpGw2].map((r) => f(r.rps, 0)).join(' / ')} (direct/gw/direct/gw); ` +
+      `(c) p99 runs direct ${f(pd1.p99)}, ${f(pd2.p99)} gw ${f(pg1.p99)}, ${f(pg2.p99)}`,
+  );
+  process.exitCode = rows.every((r) => r[4]) ? 0 : 1;
+}
+
+if (role === 'upstream') await runUpstream();
+else if (role === 'gateway') await runGateway([...args].find((a) => a.startsWith('--upstream='))!.slice('--upstream='.length));
+else await main();

@@ -1,0 +1,275 @@
+// What the chat and predict handlers share: the runtime they run in, the per-request state
+// (Exchange), answering errors and fallbacks in the surface's shape with the right headers, and
+// turning a finished request into its trace.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock, ModelKind, Trace, TraceStatus, ValidatorResult } from '../../core/types.ts';
+import type { AttemptRecord } from '../telemetry/attempt.ts';
+import type { TelemetryService } from '../telemetry/telemetry-service.ts';
+import type { FallbackAnswer, FallbackReason, GatewayHooks, ValidationOutcome } from './gateway-hooks.ts';
+import { apiError, chatCompletionBody, errorJson, sseFromText, type ApiError } from './openai-shapes.ts';
+import type { CompiledRoute, CompiledVersion, RouteTable } from './route-table.ts';
+import { upstreamErrorMessage, type UpstreamClient, type UpstreamError } from './upstream-client.ts';
+
+export interface GatewayLogger {
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface GatewayRuntime {
+  routes: RouteTable;
+  upstream: UpstreamClient;
+  telemetry: TelemetryService;
+  hooks: GatewayHooks;
+  clock: Clock;
+  logger: GatewayLogger;
+  /** Characters of input text computed for traces and hooks (the recorder caps again at flush). */
+  inputTextCap: number;
+  captureInput: boolean;
+  captureOutput: boolean;
+  /** Seconds sent in Retry-After with a paused model's 503. */
+  retryAfterSeconds: number;
+  random: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** x-request-id of this data-plane request (set by the gateway's onRequest hook). */
+    failsafeRequestId: string;
+    /** The body text as received (data-plane routes only), for pass-through without re-serializing. */
+    failsafeRawBody: string | undefined;
+  }
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Per-request state, one object per request. */
+export class Exchange {
+  readonly t0 = performance.now();
+  readonly startedAt: number;
+  readonly attempts: AttemptRecord[] = [];
+  version: CompiledVersion | undefined;
+  firstVersion: string | undefined;
+  inputText = '';
+  inputChars = 0;
+  stream = false;
+  ttfbMs: number | undefined;
+  validators: ValidatorResult[] | undefined;
+  client: string | undefined;
+  upstreamHost: string | undefined;
+  /** A shadow copy: recorded under its own id, never answered to a client. */
+  shadow = false;
+
+  constructor(
+    readonly rt: GatewayRuntime,
+    readonly requestId: string,
+    readonly kind: ModelKind,
+    readonly route: CompiledRoute,
+    readonly request: Record<string, unknown>,
+    readonly pinned: string | undefined,
+  ) {
+    this.startedAt = rt.clock.now();
+  }
+
+  get name(): string {
+    return this.route.name;
+  }
+
+  elapsed(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** The version to retry on after `failed` failed: the stable one, unless the client pinned a version. */
+  retryTarget(failed: CompiledVersion): CompiledVersion | undefined {
+    if (this.pinned !== undefined) return undefined;
+    const stable = this.route.stable;
+    return stable && stable !== failed ? stable : undefined;
+  }
+
+  addValidatorResults(outcome: ValidationOutcome | undefined): void {
+    if (!outcome || outcome.results.length === 0) return;
+    if (this.validators) for (const r of outcome.results) this.validators.push(r);
+    else this.validators = [...outcome.results];
+  }
+
+  /** Records the finished request: trace to the recorder, attempts to windows and Prometheus. */
+  finish(fields: {
+    httpStatus: number;
+    status: TraceStatus;
+    errorClass?: string;
+    errorMessage?: string;
+    output?: string;
+    outputChars?: number;
+    promptTokens?: number;
+    completionTokens?: number;
+    fallback?: FallbackAnswer['source'];
+    fallbackVersion?: string;
+    prediction?: string;
+    features?: number[];
+  }): void {
+    const rt = this.rt;
+    const served = this.version;
+    const trace: Trace = {
+      requestId: this.requestId,
+      model: this.route.name,
+      version: fields.fallback ? fields.fallbackVersion : served?.name,
+      kind: this.kind,
+      startedAt: this.startedAt,
+      latencyMs: this.elapsed(),
+      httpStatus: fields.httpStatus,
+      status: fields.status,
+      stream: this.stream,
+      retried: this.attempts.length > 1,
+      inputChars: this.inputChars,
+      outputChars: fields.outputChars ?? fields.output?.length ?? 0,
+    };
+    if (this.firstVersion !== undefined && (this.attempts.length > 1 || fields.fallback)) trace.firstVersion = this.firstVersion;
+    if (this.ttfbMs !== undefined) trace.ttfbMs = this.ttfbMs;
+    if (fields.errorClass !== undefined) trace.errorClass = fields.errorClass;
+    if (fields.errorMessage !== undefined) trace.errorMessage = fields.errorMessage;
+    if (this.upstreamHost !== undefined) trace.upstreamHost = this.upstreamHost;
+    if (fields.fallback) trace.fallback = fields.fallback;
+    if (fields.promptTokens !== undefined) trace.promptTokens = fields.promptTokens;
+    if (fields.completionTokens !== undefined) trace.completionTokens = fields.completionTokens;
+    if (rt.captureInput && this.inputText) trace.input = this.inputText;
+    if (rt.captureOutput && fields.output !== undefined) trace.output = fields.output;
+    if (this.client !== undefined) trace.client = this.client;
+    if (fields.prediction !== undefined) trace.prediction = fields.prediction;
+    if (fields.features !== undefined) trace.features = fields.features;
+    if (this.validators) trace.validators = this.validators;
+    if (this.shadow) trace.shadow = true;
+    try {
+      rt.telemetry.observe(trace, this.attempts);
+    } catch (err) {
+      rt.logger.error({ err, requestId: this.requestId }, 'telemetry failed for a request');
+    }
+  }
+}
+
+/** The stronger of two validator actions (block > fallback > flag). */
+export function strongest(a: ValidationOutcome['action'], b: ValidationOutcome['action']): ValidationOutcome['action'] {
+  const rank = (x: ValidationOutcome['action']) => (x === 'block' ? 3 : x === 'fallback' ? 2 : x === 'flag' ? 1 : 0);
+  return rank(a) >= rank(b) ? a : b;
+}
+
+export function sendJson(reply: FastifyReply, status: number, requestId: string, version: string | undefined, body: string): FastifyReply {
+  reply.code(status);
+  reply.header('content-type', JSON_TYPE);
+  reply.header('x-request-id', requestId);
+  if (version !== undefined) reply.header('x-failsafe-version', version);
+  return reply.send(body);
+}
+
+export function sendApiError(reply: FastifyReply, requestId: string, e: ApiError, version?: string): FastifyReply {
+  if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
+  return sendJson(reply, e.status, requestId, version, errorJson(e));
+}
+
+/** The client-facing error for a failed upstream call (after any retry). */
+export function upstreamFailure(err: UpstreamError, version: string): ApiError {
+  const upstreamMsg = upstreamErrorMessage(err.body);
+  switch (err.errorClass) {
+    case 'timeout':
+      return apiError(504, `model version ${version} did not answer in time: ${err.message}`, 'upstream_timeout');
+    case 'context_length_exceeded':
+      return apiError(400, upstreamMsg ?? 'the input is longer than the model context window', 'context_length_exceeded', 'messages');
+    case 'upstream_4xx': {
+      const s = err.status ?? 400;
+      // An upstream 401/403 is the gateway's credential problem, not the client's: report a bad gateway.
+      if (s === 401 || s === 403 || s === 407) return apiError(502, `model version ${version} refused the gateway (HTTP ${s})`, 'upstream_error');
+      return apiError(s, upstreamMsg ?? `model version ${version} rejected the request (HTTP ${s})`, 'upstream_4xx');
+    }
+    case 'malformed_output':
+      return apiError(502, `model version ${version} returned a malformed answer: ${err.message}`, 'upstream_malformed_output');
+    case 'upstream_5xx':
+      return apiError(502, `model version ${version} failed (HTTP ${err.status ?? '?'})${upstreamMsg ? `: ${upstreamMsg}` : ''}`, 'upstream_error');
+    default:
+      return apiError(502, `model version ${version} is unreachable: ${err.message}`, 'upstream_error');
+  }
+}
+
+export const pausedError = (rt: GatewayRuntime, name: string): ApiError => ({
+  ...apiError(503, `model ${name} is paused; try again later`, 'model_paused'),
+  headers: { 'retry-after': String(rt.retryAfterSeconds) },
+});
+
+/** Asks the fallback hook for an answer; a throwing hook counts as none. */
+export async function askFallback(
+  ex: Exchange,
+  reason: FallbackReason,
+  extra: { errorClass?: string; version?: string; validators?: ValidatorResult[] } = {},
+): Promise<FallbackAnswer | undefined> {
+  const hook = ex.rt.hooks.fallback;
+  if (!hook) return undefined;
+  try {
+    return await hook({
+      requestId: ex.requestId,
+      model: ex.name,
+      kind: ex.kind,
+      reason,
+      request: ex.request,
+      inputText: ex.inputText,
+      stream: ex.stream,
+      version: extra.version,
+      errorClass: extra.errorClass,
+      validators: extra.validators,
+    });
+  } catch (err) {
+    ex.rt.logger.warn({ err, requestId: ex.requestId, model: ex.name }, 'fallback hook failed');
+    return undefined;
+  }
+}
+
+/** Sends a fallback answer in the surface's shape and records the request. */
+export function sendFallback(ex: Exchange, reply: FastifyReply, answer: FallbackAnswer, errorClass?: string, errorMessage?: string): FastifyReply {
+  const now = ex.rt.clock.now();
+  const version = answer.source === 'model' ? answer.version : undefined;
+  reply.header('x-failsafe-fallback', answer.source);
+  let outputText: string;
+  if (ex.kind === 'chat') {
+    outputText = answer.text ?? fallbackBodyText(answer.body) ?? '';
+    if (ex.stream) {
+      reply.hijack();
+      const headers: Record<string, string> = {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-request-id': ex.requestId,
+        'x-failsafe-fallback': answer.source,
+      };
+      if (version !== undefined) headers['x-failsafe-version'] = version;
+      reply.raw.writeHead(200, headers);
+      reply.raw.end(sseFromText(ex.requestId, ex.name, outputText, now));
+    } else {
+      const body = answer.body ? { ...answer.body, model: ex.name } : chatCompletionBody(ex.requestId, ex.name, outputText, now);
+      sendJson(reply, 200, ex.requestId, version, JSON.stringify(body));
+    }
+  } else {
+    const body = answer.body ?? { predictions: answer.predictions ?? [] };
+    outputText = JSON.stringify(body);
+    sendJson(reply, 200, ex.requestId, version, outputText);
+  }
+  ex.finish({
+    httpStatus: 200,
+    status: 'fallback',
+    fallback: answer.source,
+    fallbackVersion: version,
+    output: outputText,
+    errorClass,
+    errorMessage,
+  });
+  return reply;
+}
+
+function fallbackBodyText(body: Record<string, unknown> | undefined): string | undefined {
+  const choices = body?.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return undefined;
+  const content = (choices[0] as { message?: { content?: unknown } })?.message?.content;
+  return typeof content === 'string' ? content : undefined;
+}
+
+/** The value that keeps this client on one arm, per the route's stickyKey. */
+export function stickyValueOf(route: CompiledRoute, request: FastifyRequest, body: Record<string, unknown>): string | undefined {
+  const s = route.sticky;
+  if (!s) return undefined;
+  const v = s.kind === 'body' ? body[s.field] : request.headers[s.name];
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+}

@@ -1,0 +1,214 @@
+// Traces leave the request path through here: record() only appends to a queue and indexes the
+// request id; a timer (or a full batch) writes batches to the TraceStore. Capping and redaction
+// happen at flush time, off the request path, and always before anything is stored. A failed
+// write keeps the batch and retries with backoff; the queue is bounded so a dead database costs
+// memory up to a limit, then the oldest traces are dropped (and counted), never the process.
+import type { Clock, EpochMs, Trace } from '../../core/types.ts';
+import type { TraceStore } from './trace-store.ts';
+
+export interface RecorderLogger {
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface TraceRecorderOptions {
+  store: Pick<TraceStore, 'insertMany' | 'prune'>;
+  clock: Clock;
+  logger?: RecorderLogger;
+  flushIntervalMs: number;
+  /** Flush as soon as this many traces are queued (default 500). */
+  batchSize?: number;
+  /** Most traces kept in memory while the store is unavailable (default 50,000). */
+  maxQueue?: number;
+  captureInput: boolean;
+  captureOutput: boolean;
+  /** Characters of input/output text kept per trace. */
+  maxChars: number;
+  /** Regular expressions (source text) whose matches become [REDACTED]. */
+  redact: string[];
+  retention?: { maxAgeHours: number; maxCount: number; intervalMs?: number };
+  /** Request ids remembered for feedback before their trace is written (default 50,000). */
+  recentCapacity?: number;
+}
+
+export interface RecentRequest {
+  model: string;
+  version?: string;
+  startedAt: EpochMs;
+  /** Predicted class, so a late label can be compared without reading the trace. */
+  prediction?: string;
+}
+
+export const REDACTED = '[REDACTED]';
+const RETRY_MAX_MS = 30_000;
+
+export class TraceRecorder {
+  private queue: Trace[] = [];
+  private readonly recent = new Map<string, RecentRequest>();
+  private readonly options: Required<Omit<TraceRecorderOptions, 'retention' | 'logger'>> & Pick<TraceRecorderOptions, 'retention' | 'logger'>;
+  private readonly patterns: RegExp[];
+  private flushing: Promise<void> | undefined;
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retryAt = 0;
+  private backoffMs = 0;
+  private closed = false;
+  /** Traces dropped because the queue was full (store unavailable for long). */
+  dropped = 0;
+  /** Traces written so far. */
+  written = 0;
+
+  constructor(options: TraceRecorderOptions) {
+    // `?? default` per field: an explicit undefined from a caller must not erase a default.
+    this.options = {
+      ...options,
+      batchSize: Math.max(1, options.batchSize ?? 500),
+      maxQueue: Math.max(1, options.maxQueue ?? 50_000),
+      recentCapacity: Math.max(1, options.recentCapacity ?? 50_000),
+    };
+    this.patterns = options.redact.map((p) => new RegExp(p, 'g'));
+    this.timer = setInterval(() => this.tick(), options.flushIntervalMs);
+    this.timer.unref();
+    const r = options.retention;
+    if (r) {
+      this.retentionTimer = setInterval(() => void this.prune(), r.intervalMs ?? 10 * 60_000);
+      this.retentionTimer.unref();
+    }
+  }
+
+  /** O(1): queue the trace and remember its request id. Never throws, never waits. */
+  record(trace: Trace): void {
+    if (!trace.shadow) {
+      const recent = this.recent;
+      if (recent.size >= this.options.recentCapacity) {
+        const oldest = recent.keys().next().value;
+        if (oldest !== undefined) recent.delete(oldest);
+      }
+      recent.set(trace.requestId, { model: trace.model, version: trace.version, startedAt: trace.startedAt, prediction: trace.prediction });
+    }
+    if (this.closed) return;
+    const q = this.queue;
+    if (q.length >= this.options.maxQueue) {
+      // Drop the oldest tenth in one go: amortised O(1), where a shift per record would copy the queue.
+      const n = Math.max(1, Math.floor(this.options.maxQueue / 10));
+      q.splice(0, n);
+      this.dropped += n;
+    }
+    q.push(trace);
+    if (q.length >= this.options.batchSize && !this.flushScheduled && !this.flushing && this.clockOk()) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  /** A request the gateway answered recently (its trace may not be written yet). */
+  lookupRecent(requestId: string): RecentRequest | undefined {
+    return this.recent.get(requestId);
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private clockOk(): boolean {
+    return this.retryAt === 0 || this.options.clock.now() >= this.retryAt;
+  }
+
+  private tick(): void {
+    if (this.queue.length > 0 && !this.flushing && this.clockOk()) void this.flush();
+  }
+
+  /** Writes everything queued (in batches). Resolves when done or when the store failed (traces kept). */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.queue.length > 0 && this.retryAt === 0 ? this.flush() : undefined));
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const size = this.options.batchSize;
+      const batch = this.queue.length <= size ? this.queue : this.queue.slice(0, size);
+      if (batch === this.queue) this.queue = [];
+      else this.queue = this.queue.slice(size);
+      const prepared = batch.map((t) => this.prepare(t));
+      try {
+        await this.options.store.insertMany(prepared);
+        this.written += prepared.length;
+        this.retryAt = 0;
+        this.backoffMs = 0;
+      } catch (err) {
+        // Keep the batch (already prepared: capped and redacted) at the front, try again later.
+        this.queue = prepared.concat(this.queue);
+        if (this.queue.length > this.options.maxQueue) {
+          const excess = this.queue.length - this.options.maxQueue;
+          this.queue.splice(0, excess);
+          this.dropped += excess;
+        }
+        this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : this.options.flushIntervalMs * 2);
+        this.retryAt = this.options.clock.now() + this.backoffMs;
+        this.options.logger?.warn(
+          { err, queued: this.queue.length, dropped: this.dropped, retryInMs: this.backoffMs },
+          'trace write failed; will retry',
+        );
+        return;
+      }
+    }
+  }
+
+  /** Caps and redacts the texts. Idempotent, so a retried batch can go through it again. */
+  prepare(trace: Trace): Trace {
+    const { captureInput, captureOutput, maxChars } = this.options;
+    if (trace.input !== undefined) trace.input = captureInput ? this.clean(trace.input, maxChars) : undefined;
+    if (trace.output !== undefined) trace.output = captureOutput ? this.clean(trace.output, maxChars) : undefined;
+    if (trace.errorMessage !== undefined) trace.errorMessage = this.clean(trace.errorMessage, 2_000);
+    if (trace.input === undefined) delete trace.input;
+    if (trace.output === undefined) delete trace.output;
+    return trace;
+  }
+
+  private clean(text: string, max: number): string | undefined {
+    if (max <= 0) return undefined;
+    // Redact a little past the cap so a secret straddling the cut is caught before it is cut.
+    let t = text.length > max + 1024 ? text.slice(0, max + 1024) : text;
+    for (const re of this.patterns) {
+      re.lastIndex = 0;
+      t = t.replace(re, REDACTED);
+    }
+    return t.length > max ? t.slice(0, max) : t;
+  }
+
+  /** Retention: delete by age, then by count. Errors are logged, never thrown. */
+  async prune(): Promise<number> {
+    const r = this.options.retention;
+    if (!r) return 0;
+    try {
+      return await this.options.store.prune({ before: this.options.clock.now() - r.maxAgeHours * 3_600_000, maxCount: r.maxCount });
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'trace retention failed; will try again');
+      return 0;
+    }
+  }
+
+  /** Stops the timers and writes what is queued (a few attempts). Records after close are indexed, not stored. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.timer = this.retentionTimer = undefined;
+    for (let attempt = 0; attempt < 3 && (this.queue.length > 0 || this.flushing); attempt++) {
+      if (this.flushing) await this.flushing;
+      this.retryAt = 0;
+      await this.flush();
+    }
+    this.closed = true;
+    if (this.queue.length > 0) {
+      this.options.logger?.error({ lost: this.queue.length }, 'traces could not be written before shutdown');
+    }
+  }
+}
