@@ -104,9 +104,19 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   await routeSync.start();
   closers.push(() => routeSync.stop());
 
-  const incidents = new IncidentService({ stores, clock, bus, audit, severityRules: severityRulesFrom(config.severity) });
+  const incidents = new IncidentService({
+    stores,
+    clock,
+    bus,
+    audit,
+    severityRules: severityRulesFrom(config.severity),
+    evidenceIntervalMs: config.severity.evidenceIntervalSeconds * 1000,
+    onError: (err, what) => logger.error({ err, what }, 'incident handling failed'),
+  });
   const notifier = new Notifier({ config: config.notifications, timeline: incidents, clock, bus, logger });
   closers.push(notifier.start());
+  // Let queued notifications finish (bounded) before storage closes: their outcomes go on timelines.
+  closers.push(() => notifier.close());
   // RCA: on demand (GET /incidents/{id}/rca) and by itself 10 s after an incident opens (traces are flushed in batches).
   const rcaFeature = createRcaFeature({
     stores,
