@@ -12,6 +12,8 @@ import {
   studentTCdf,
   studentTQuantile,
   wilsonBounds,
+  betaQuantile,
+  clopperPearsonBounds,
 } from './distributions.ts';
 
 // Reference values computed with python3 + scipy 1.17.1:
@@ -103,5 +105,29 @@ describe('wilsonBounds', () => {
     expect(a.lower).toBeCloseTo(0.07, 12);
     expect(a.upper).toBeCloseTo(0.07, 12);
     expect(wilsonBounds(0, 0, 0.99)).toEqual({ lower: 0, upper: 1 });
+  });
+});
+
+describe('clopperPearsonBounds', () => {
+  // python: lower = beta.ppf(1 - c, k, n - k + 1), upper = beta.ppf(c, k + 1, n - k) (scipy 1.17.1)
+  it.each([
+    [3, 40, 0.999, 0.004874673420453539, 0.28808494031193604],
+    [10, 20, 0.999, 0.17746058040636142, 0.8225394195936386],
+    [60, 7000, 0.999, 0.005561946509388428, 0.012547291312193816],
+    [0, 50, 0.99, 0, 0.08798916064409025],
+    [20, 20, 0.999, 0.7079457843841379, 1],
+    [320, 400, 0.999, 0.7321385915046451, 0.8576175317971728],
+  ])('%d/%d at %d', (k, n, c, lower, upper) => {
+    const b = clopperPearsonBounds(k, n, c);
+    expect(Math.abs(b.lower - lower)).toBeLessThanOrEqual(1e-8 * lower);
+    expect(Math.abs(b.upper - upper)).toBeLessThanOrEqual(1e-8 * upper);
+  });
+
+  it('is stricter than Wilson for few events; edge cases', () => {
+    expect(clopperPearsonBounds(3, 40, 0.999).lower).toBeLessThan(wilsonBounds(3, 40, 0.999).lower);
+    expect(clopperPearsonBounds(0, 0, 0.99)).toEqual({ lower: 0, upper: 1 });
+    expect(() => clopperPearsonBounds(5, 4, 0.99)).toThrow(RangeError);
+    expect(betaQuantile(0, 2, 3)).toBe(0);
+    expect(betaQuantile(1, 2, 3)).toBe(1);
   });
 });

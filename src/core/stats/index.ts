@@ -6,6 +6,7 @@ export * from './mann-whitney.ts';
 export * from './kolmogorov.ts';
 export * from './ks.ts';
 export * from './binning.ts';
+export * from './chi-square.ts';
 export * from './psi.ts';
 export * from './jensen-shannon.ts';
 export * from './sequential.ts';

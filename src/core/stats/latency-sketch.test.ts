@@ -64,6 +64,34 @@ describe('LatencySketch', () => {
     expect(again.quantile(0.5)).toBe(s.quantile(0.5));
   });
 
+  it('counts values above a threshold to bucket accuracy', () => {
+    const s = createSketch();
+    for (const v of values) s.add(v);
+    for (const t of [50, 120, 300, 1000]) {
+      const exact = values.filter((v) => v > t).length;
+      const nearT = values.filter((v) => v > t * 0.98 && v < t * 1.02).length;
+      expect(Math.abs(s.countAbove(t) - exact)).toBeLessThanOrEqual(nearT);
+    }
+    expect(s.countAbove(-1)).toBe(s.count);
+  });
+
+  it('subtract turns merged per-second sketches into a sliding window', () => {
+    const seconds = Array.from({ length: 10 }, () => createSketch());
+    values.slice(0, 10_000).forEach((v, i) => seconds[i % 10].add(v));
+    const window = mergeSketches(...seconds.slice(0, 5));
+    window.merge(seconds[5]).subtract(seconds[0]);
+    const direct = mergeSketches(...seconds.slice(1, 6));
+    expect(window.count).toBe(direct.count);
+    expect(window.sum).toBeCloseTo(direct.sum, 6);
+    for (const q of [0, 0.5, 0.99, 1]) expect(window.quantile(q)).toBe(direct.quantile(q));
+    expect(window.countAbove(200)).toBe(direct.countAbove(200));
+    expect(window.min).toBeNaN(); // cannot be un-merged
+    for (const s of seconds.slice(1, 6)) window.subtract(s);
+    expect(window.count).toBe(0);
+    expect(() => window.subtract(seconds[7])).toThrow(RangeError);
+    expect(window.count).toBe(0); // refused subtraction changed nothing
+  });
+
   it('handles empty sketches', () => {
     const empty = createSketch();
     expect(empty.count).toBe(0);
@@ -115,7 +143,7 @@ describe('LatencySketch', () => {
     base.forEach((v) => b.add(v));
     const aligned = alignSketches(a, b);
     expect(aligned.countsA.reduce((x, y) => x + y, 0)).toBe(1000);
-    expect(aligned.values).toEqual([...aligned.values].sort((x, y) => x - y));
+    expect(aligned.keys).toEqual([...aligned.keys].sort((x, y) => x - y));
     const grouped = mannWhitneyUFromCounts(aligned.countsA, aligned.countsB, { alternative: 'greater' });
     const raw = mannWhitneyU(slow, base, { alternative: 'greater' });
     // 1%-wide buckets only create ties between values within 2% of each other.

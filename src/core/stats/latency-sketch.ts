@@ -37,6 +37,10 @@ export class LatencySketch {
   readonly relativeAccuracy: number;
   /** Exposed for advanced use; prefer the methods. */
   readonly inner: DDSketch;
+  private minMaxUnknown = false;
+  // Detectors ask for the same quantiles of the same (baseline) sketch every second; each
+  // DDSketch lookup scans the buckets, so answers are cached until the sketch changes.
+  private quantileCache = new Map<number, number>();
 
   constructor(relativeAccuracy = DEFAULT_RELATIVE_ACCURACY) {
     this.relativeAccuracy = relativeAccuracy;
@@ -47,6 +51,7 @@ export class LatencySketch {
   add(ms: number, weight = 1): void {
     if (!(ms >= 0) || ms === Infinity) throw new RangeError(`latency must be a finite non-negative number, got ${ms}`);
     this.inner.accept(ms, weight);
+    if (this.quantileCache.size > 0) this.quantileCache.clear();
   }
 
   /** Merge another sketch into this one (same relative accuracy required). */
@@ -54,14 +59,22 @@ export class LatencySketch {
     if (other.relativeAccuracy !== this.relativeAccuracy) {
       throw new RangeError('cannot merge sketches with different relative accuracy');
     }
+    const wasEmpty = this.inner.count === 0;
     this.inner.merge(other.inner);
+    this.quantileCache.clear();
+    this.minMaxUnknown = (this.minMaxUnknown && !wasEmpty) || other.minMaxUnknown;
     return this;
   }
 
   /** Value at quantile q ∈ [0, 1] (NaN when empty). */
   quantile(q: number): number {
     if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile must be in [0,1], got ${q}`);
-    return this.inner.getValueAtQuantile(q);
+    let value = this.quantileCache.get(q);
+    if (value === undefined) {
+      value = this.inner.getValueAtQuantile(q);
+      this.quantileCache.set(q, value);
+    }
+    return value;
   }
 
   get count(): number {
@@ -72,16 +85,76 @@ export class LatencySketch {
     return this.inner.sum;
   }
 
+  /** Smallest value seen (NaN when empty, or unknown after subtract). */
   get min(): number {
-    return this.inner.count > 0 ? this.inner.min : NaN;
+    return this.inner.count > 0 && !this.minMaxUnknown ? this.inner.min : NaN;
   }
 
+  /** Largest value seen (NaN when empty, or unknown after subtract). */
   get max(): number {
-    return this.inner.count > 0 ? this.inner.max : NaN;
+    return this.inner.count > 0 && !this.minMaxUnknown ? this.inner.max : NaN;
   }
 
   get mean(): number {
     return this.inner.count > 0 ? this.inner.sum / this.inner.count : NaN;
+  }
+
+  /**
+   * How many recorded values exceed `ms` (bucket resolution: values within the sketch's
+   * relative accuracy of `ms` may be counted either way). "p95 > T" ⟺ countAbove(T)/count > 5%,
+   * which turns quantile thresholds into binomial proportions with proper confidence bounds.
+   */
+  countAbove(ms: number): number {
+    const inner = this.inner;
+    let total = ms < 0 ? inner.zeroCount : 0;
+    const store = inner.store;
+    if (store.count === 0) return total;
+    // Bucket values increase with the key: everything above the key of `ms` counts, and the
+    // bucket of `ms` itself counts when its representative value is above `ms`.
+    const pivot = ms > inner.mapping.minPossible ? inner.mapping.key(ms) : -Infinity;
+    const from = Math.max(store.minKey, pivot === -Infinity ? store.minKey : pivot);
+    for (let key = from; key <= store.maxKey; key++) {
+      const c = store.bins[key - store.offset];
+      if (c > 0 && (key > pivot || inner.mapping.value(key) > ms)) total += c;
+    }
+    return total;
+  }
+
+  /**
+   * Remove the counts of a sketch that was merged into this one earlier — for sliding windows
+   * (add the newest second, subtract the one leaving) without re-merging the whole window.
+   * min and max cannot be un-merged and become NaN; quantiles, count and sum stay exact.
+   */
+  subtract(other: LatencySketch): this {
+    if (other.relativeAccuracy !== this.relativeAccuracy) {
+      throw new RangeError('cannot subtract sketches with different relative accuracy');
+    }
+    const inner = this.inner;
+    const own = inner.store;
+    const store = other.inner.store;
+    // Check everything first so a refused subtraction leaves this sketch untouched.
+    let fits = other.inner.zeroCount <= inner.zeroCount && other.inner.count <= inner.count;
+    for (let key = store.minKey; fits && store.count > 0 && key <= store.maxKey; key++) {
+      const c = store.bins[key - store.offset];
+      if (c > 0) fits = key >= own.minKey && key <= own.maxKey && own.bins[key - own.offset] >= c;
+    }
+    if (!fits) throw new RangeError('cannot subtract a sketch that was not merged into this one');
+    this.quantileCache.clear();
+    if (store.count > 0) {
+      for (let key = store.minKey; key <= store.maxKey; key++) {
+        const c = store.bins[key - store.offset];
+        if (c > 0) own.add(key, -c);
+      }
+    }
+    inner.zeroCount -= other.inner.zeroCount;
+    inner.count -= other.inner.count;
+    inner.sum -= other.inner.sum;
+    this.minMaxUnknown = inner.count > 0;
+    if (inner.count === 0) {
+      inner.min = Infinity;
+      inner.max = -Infinity;
+    }
+    return this;
   }
 
   /** Non-empty buckets in ascending value order (for rank tests on sketches). */
@@ -172,22 +245,34 @@ export function deserializeSketch(data: SerializedSketch): LatencySketch {
 }
 
 /**
- * Bucket counts of two sketches aligned on the union of their bucket keys, in ascending order —
- * the grouped input mannWhitneyUFromCounts expects.
+ * Bucket counts of two sketches aligned on the union of their bucket keys, in ascending value
+ * order (zero bucket first, key −Infinity) — the grouped input mannWhitneyUFromCounts expects.
+ * Buckets empty in both sketches are left out.
  */
-export function alignSketches(a: LatencySketch, b: LatencySketch): { values: number[]; countsA: number[]; countsB: number[] } {
+export function alignSketches(a: LatencySketch, b: LatencySketch): { keys: number[]; countsA: number[]; countsB: number[] } {
   if (a.relativeAccuracy !== b.relativeAccuracy) throw new RangeError('sketches must share relative accuracy');
-  const map = new Map<number, { value: number; a: number; b: number }>();
-  for (const x of a.buckets()) map.set(x.key, { value: x.value, a: x.count, b: 0 });
-  for (const y of b.buckets()) {
-    const slot = map.get(y.key);
-    if (slot) slot.b = y.count;
-    else map.set(y.key, { value: y.value, a: 0, b: y.count });
+  const keys: number[] = [];
+  const countsA: number[] = [];
+  const countsB: number[] = [];
+  const za = a.inner.zeroCount;
+  const zb = b.inner.zeroCount;
+  if (za > 0 || zb > 0) {
+    keys.push(-Infinity);
+    countsA.push(za);
+    countsB.push(zb);
   }
-  const keys = [...map.keys()].sort((x, y) => x - y);
-  return {
-    values: keys.map((k) => map.get(k)!.value),
-    countsA: keys.map((k) => map.get(k)!.a),
-    countsB: keys.map((k) => map.get(k)!.b),
-  };
+  const sa = a.inner.store;
+  const sb = b.inner.store;
+  const lo = Math.min(sa.count > 0 ? sa.minKey : Infinity, sb.count > 0 ? sb.minKey : Infinity);
+  const hi = Math.max(sa.count > 0 ? sa.maxKey : -Infinity, sb.count > 0 ? sb.maxKey : -Infinity);
+  for (let key = lo; key <= hi; key++) {
+    const ca = sa.count > 0 && key >= sa.minKey && key <= sa.maxKey ? sa.bins[key - sa.offset] : 0;
+    const cb = sb.count > 0 && key >= sb.minKey && key <= sb.maxKey ? sb.bins[key - sb.offset] : 0;
+    if (ca > 0 || cb > 0) {
+      keys.push(key);
+      countsA.push(ca);
+      countsB.push(cb);
+    }
+  }
+  return { keys, countsA, countsB };
 }

@@ -188,9 +188,8 @@ export function msprtTwoSample(candidate: RateCounts, baseline: RateCounts, opti
   // of the two Bernoulli variances: a small candidate sample that happens to sit at 0% or 100%
   // would otherwise look far more certain than it is (with a fixed baseline this alone pushed
   // the type-I error to 15% at α = 5% in simulation); under H0 both converge to p(1−p) anyway.
-  const smooth = (c: RateCounts): number => (c.events + 0.5) / (c.trials + 1);
-  const pc = smooth(candidate);
-  const pb = smooth(baseline);
+  const pc = (candidate.events + 0.5) / (candidate.trials + 1);
+  const pb = (baseline.events + 0.5) / (baseline.trials + 1);
   const bernoulliVariance = Math.max(pc * (1 - pc), pb * (1 - pb));
   const variance = bernoulliVariance * (1 / candidate.trials + 1 / baseline.trials);
   const estimate = rate - baselineRate;
