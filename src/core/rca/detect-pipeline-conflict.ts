@@ -92,7 +92,7 @@ export function detectPipelineConflict(ctx: RcaContext): DetectorOutcome {
   }
   if (bestHash) {
     Object.assign(figures, { hashMismatchVersion: bestHash.version, validatedHash: bestHash.validated, servingHash: bestHash.actual });
-    parts.push(`${bestHash.version} serving now (hash ${bestHash.actual.slice(0, 19)}) is not the bundle staging validated (hash ${bestHash.validated.slice(0, 19)})`);
+    parts.push(`${bestHash.version} serving now (hash ${bestHash.actual.slice(0, 12)}) is not the bundle staging validated (hash ${bestHash.validated.slice(0, 12)})`);
   }
   const summary =
     parts.length > 0

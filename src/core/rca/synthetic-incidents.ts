@@ -1,7 +1,7 @@
 // Seeded, realistic incident scenarios for the RCA engine: each returns the RcaInput a service
 // would assemble (traces of a baseline hour and the incident window, versions, route history,
 // feedback). Used by the engine's tests and available to demos.
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../canonical-json.ts';
 import type { EpochMs, Feedback, ModelKind, ModelVersion, RouteChange, Trace, VersionSpec } from '../types.ts';
 import { createRandom, deriveSeed, type Random } from '../stats/random.ts';
 import type { RcaInput } from './rca-types.ts';
@@ -30,7 +30,8 @@ const H1 = '127.0.0.1:9001';
 const H2 = '127.0.0.1:9002';
 const H3 = '127.0.0.1:9003';
 
-const hashOf = (spec: VersionSpec) => `sha256:${createHash('sha256').update(JSON.stringify(spec)).digest('hex')}`;
+// Same form as the registry's content hash (hex sha256 of canonical JSON).
+const hashOf = (spec: VersionSpec) => sha256Hex(canonicalJson(spec));
 
 function version(model: string, spec: VersionSpec, state: ModelVersion['state'], createdAt: EpochMs, liveSince?: EpochMs): ModelVersion {
   return {
@@ -355,7 +356,7 @@ function build(name: ScenarioName, seed: number, k: number): Built {
         },
         rng,
       );
-      const validatedHashes = name === 'hash_mismatch' ? { v2: v2.contentHash, v3: `sha256:${'0'.repeat(64)}` } : { v2: v2.contentHash, v3: v3.contentHash };
+      const validatedHashes = name === 'hash_mismatch' ? { v2: v2.contentHash, v3: '0'.repeat(64) } : { v2: v2.contentHash, v3: v3.contentHash };
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'validity', lastStable: v2, validatedHashes };
     }
     case 'noise': {

@@ -125,7 +125,7 @@ describe('RcaService.analyzeIncident', () => {
       actor: 'key:ci',
       action: 'version.validate',
       target: 'version:support-bot@v3',
-      after: { passed: true, versionContentHash: `sha256:${'0'.repeat(64)}` },
+      after: { passed: true, versionContentHash: '0'.repeat(64) },
     });
     const id = await openIncident(input);
     const report = await feature.rca.analyzeIncident(id, { record: false });
