@@ -68,6 +68,8 @@ export function openDialog(options) {
 function detailsOf(err) {
   const d = err?.details;
   if (d === undefined || d === null || (Array.isArray(d) && d.length === 0)) return null;
+  // Validation errors repeat their lines in the message; show details only when they add something.
+  if (Array.isArray(d) && d.every((x) => typeof x === 'string' && String(err.message).includes(x))) return null;
   return h('div', { class: 'dialog-details' }, jsonView(d));
 }
 

@@ -120,10 +120,10 @@ export function jsonView(value) {
 /** Version colours, stable by position so a version keeps its colour across charts. */
 export const palette = ['#1f6feb', '#d97706', '#16a34a', '#9333ea', '#dc2626', '#0891b2', '#be185d', '#65a30d'];
 
-/** A stacked bar of route weights. @param {Record<string, number>} weights @param {(v: string) => string} colorOf */
-export function weightBar(weights, colorOf) {
+/** A stacked bar of route weights. @param {Record<string, number>} weights @param {(v: string) => string} colorOf @param {string} [emptyText] */
+export function weightBar(weights, colorOf, emptyText = 'no version serves') {
   const entries = Object.entries(weights ?? {}).filter(([, w]) => w > 0);
-  if (entries.length === 0) return h('div', { class: 'weight-bar empty' }, 'no version serves');
+  if (entries.length === 0) return h('div', { class: 'weight-bar empty' }, emptyText);
   return h(
     'div',
     { class: 'weight-bar', role: 'img', 'aria-label': entries.map(([v, w]) => `${v} ${w}%`).join(', ') },

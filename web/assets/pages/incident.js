@@ -21,6 +21,7 @@ export async function mount(root, route, page) {
   const path = `/incidents/${encodeURIComponent(id)}`;
   const head = h('div', { class: 'page-head' });
   const actions = h('div', { class: 'actions', dataset: { testid: 'incident-actions' } });
+  const progress = h('section', { class: 'card', dataset: { testid: 'progress' } });
   const timing = h('section', { class: 'card' });
   const impact = h('section', { class: 'card' });
   const chartsCard = h('section', { class: 'card', dataset: { testid: 'evidence-charts' } }, h('h2', null, 'Around the onset'));
@@ -33,6 +34,7 @@ export async function mount(root, route, page) {
     h('nav', { class: 'crumbs' }, h('a', { href: '#/incidents' }, 'Incidents'), ' / ', id),
     head,
     actions,
+    progress,
     h('div', { class: 'grid-2' }, timing, impact),
     chartsCard,
     h('div', { class: 'grid-2' }, rca, evidence),
@@ -154,8 +156,7 @@ export async function mount(root, route, page) {
     const end = at('resolvedAt') ?? at('declinedAt');
     const steps = incident.status === 'declined' ? ['open', 'declined'] : lifecycle;
     replace(
-      timing,
-      h('h2', null, 'Status'),
+      progress,
       h(
         'ol',
         { class: 'stepper' },
@@ -164,6 +165,10 @@ export async function mount(root, route, page) {
           return h('li', { class: `${t ? 'done' : ''} ${incident.status === s ? 'current' : ''}` }, h('span', { class: 'step-name' }, s === 'open' ? 'detected' : s), t ? timeEl(t) : h('span', { class: 'muted' }, '—'));
         }),
       ),
+    );
+    replace(
+      timing,
+      h('h2', null, 'Timing'),
       h(
         'dl',
         { class: 'kv metrics' },

@@ -85,7 +85,7 @@ export async function mount(root, route, page) {
     replace(
       routeCard,
       h('h2', null, 'Route'),
-      weightBar(model.mode === 'serving' ? (r?.weights ?? model.weights) : {}, colorOf),
+      weightBar(model.mode === 'serving' ? (r?.weights ?? model.weights) : {}, colorOf, model.mode === 'paused' ? 'paused: clients get 503 or fallback answers' : 'fallback mode: every request gets the fallback answer'),
       h(
         'dl',
         { class: 'kv' },

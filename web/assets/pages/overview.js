@@ -89,7 +89,7 @@ function modelCard(model) {
         m.stableVersion ? h('span', { class: 'muted small' }, `last stable: ${m.stableVersion}`) : h('span', { class: 'muted small' }, 'no stable version yet'),
         m.shadow ? h('span', { class: 'muted small' }, `shadow: ${m.shadow.version} (${m.shadow.percent}%)`) : null,
       );
-      replace(bar, h('span', { class: 'label' }, 'Route'), weightBar(m.mode === 'serving' ? m.weights : {}, colorOf), m.mode !== 'serving' ? h('span', { class: 'muted small' }, m.mode === 'paused' ? 'paused: clients get 503 or fallback answers' : 'fallback mode: every request is answered by the fallback') : null);
+      replace(bar, h('span', { class: 'label' }, 'Route'), weightBar(m.mode === 'serving' ? m.weights : {}, colorOf, m.mode === 'paused' ? 'paused' : 'fallback answers only'), m.mode !== 'serving' ? h('span', { class: 'muted small' }, m.mode === 'paused' ? 'paused: clients get 503 or fallback answers' : 'fallback mode: every request is answered by the fallback') : null);
       const byVersion = new Map((metrics?.versions ?? []).filter((/** @type {any} */ v) => !v.shadow).map((/** @type {any} */ v) => [v.version, v]));
       const rows = (m.versions ?? []).filter((/** @type {any} */ v) => v.weight > 0 || byVersion.has(v.version));
       replace(

@@ -1,0 +1,271 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core) against a real
+// Failsafe (startFailsafe, temp SQLite, simulated model servers, live traffic). Screenshots go to
+// test-results/screenshots/. Steps that need a feature the server does not have yet skip with a
+// message naming what is missing, so the suite grows with the server without edits here.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboardStack, type DashboardStack } from './helpers/dashboard-stack.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`[dashboard tests] ${CHROMIUM} not found: browser tests SKIPPED (apt-get install chromium)`);
+
+describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
+  let stack: DashboardStack;
+  let browser: BrowserContext;
+  let profileDir: string;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    stack = await startDashboardStack();
+    stack.startTraffic(20);
+    profileDir = mkdtempSync(join(tmpdir(), 'failsafe-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      viewport: { width: 1280, height: 800 },
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  /** A fresh tab (its own sessionStorage) with page errors collected. */
+  async function newTab(): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    return { page, errors };
+  }
+
+  async function signIn(page: Page, key: string) {
+    await page.goto(`${stack.url}/`);
+    await page.locator('#api-key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.topbar').waitFor({ state: 'visible' });
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  it('serves the login page and refuses a wrong key with a clear message', async () => {
+    const { page, errors } = await newTab();
+    const res = await page.goto(`${stack.url}/`);
+    expect(res?.headers()['content-type']).toContain('text/html');
+    await expect.poll(() => page.url()).toContain('#/login');
+    await page.locator('#api-key').fill('fsk_not_a_real_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const message = page.locator('#login-message');
+    await expect.poll(() => message.textContent()).toContain('This key was not accepted');
+    expect(await message.textContent()).toContain('invalid, revoked or expired API key');
+    expect(await page.locator('.topbar').isVisible()).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.getItem('failsafe.apiKey'))).toBeNull();
+    await shot(page, '01-login-wrong-key');
+
+    // A client key works on the API but may not use the dashboard.
+    await page.locator('#api-key').fill(stack.keys.client);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => message.textContent()).toContain('client role');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a viewer sees models, live traffic and charts, and no action buttons', async () => {
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.viewer);
+    expect(await page.locator('.whoami [data-role]').textContent()).toBe('viewer');
+    const card = page.locator('.model-card[data-model="support-bot"]');
+    await card.waitFor();
+    expect(await page.locator('.model-card').count()).toBe(2);
+    // Live traffic reaches the table and the charts within a couple of refreshes.
+    await expect
+      .poll(async () => Number(await card.locator('tr[data-version="v2"] td.num').first().textContent()), { timeout: 15_000 })
+      .toBeGreaterThan(5);
+    expect(await card.locator('.weight-seg').textContent()).toBe('v2 100%');
+    expect(await card.locator('.chart canvas').count()).toBe(3);
+    expect(await page.locator('a[href="#/keys"]').count()).toBe(0);
+    await shot(page, '02-overview-viewer');
+
+    await page.goto(`${stack.url}/#/models/support-bot`);
+    await page.locator('[data-testid="versions"] tr[data-version="v1"]').waitFor();
+    expect(await page.locator('[data-testid="route-history"] tbody tr').count()).toBeGreaterThan(0);
+    expect(await page.locator('button[data-action]').count()).toBe(0);
+    await shot(page, '03-model-viewer');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an operator pauses and resumes a model from its page', async () => {
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.operator);
+    expect(await page.locator('.whoami [data-role]').textContent()).toBe('operator');
+    await page.goto(`${stack.url}/#/models/support-bot`);
+    await page.locator('button[data-action="pause"]').click();
+    const dialog = page.locator('dialog[data-testid="pause-dialog"]');
+    await dialog.locator('button[data-action="confirm"]').click();
+    await page.locator('.flash-ok', { hasText: 'support-bot paused.' }).waitFor();
+    await page.locator('.page-head .badge-mode-paused').waitFor();
+    const api = await stack.api('/api/v1/models');
+    expect(api.body.models.find((m: any) => m.name === 'support-bot').mode).toBe('paused');
+    await shot(page, '04-model-paused');
+
+    await page.locator('button[data-action="resume"]').click();
+    await page.locator('.flash-ok', { hasText: 'support-bot resumed.' }).waitFor();
+    await page.locator('.page-head .badge-mode-serving').waitFor();
+    expect((await stack.api('/api/v1/models')).body.models.find((m: any) => m.name === 'support-bot').mode).toBe('serving');
+    // Pause and resume are in the route history, with the key that did them.
+    await expect.poll(() => page.locator('[data-testid="route-history"] tbody tr', { hasText: 'key:dash-operator' }).count()).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a refused action’s message in place and the page stays usable', async () => {
+    const created = await stack.api('/api/v1/incidents', {
+      method: 'POST',
+      key: stack.keys.operator,
+      body: { model: 'fraud-scorer', version: 'v1', title: 'scores look odd (manual)', severity: 'SEV3' },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.incident.id as string;
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.operator);
+    await page.goto(`${stack.url}/#/incidents`);
+    await page.locator(`tr[data-incident="${id}"]`).waitFor();
+    await page.locator(`tr[data-incident="${id}"] a`).first().click();
+    await expect.poll(() => page.url()).toContain(`#/incidents/${id}`);
+    await page.locator('[data-testid="incident-status"]', { hasText: 'open' }).waitFor();
+
+    // A blank note passes the browser's check but not the server's: its message shows in the dialog.
+    await page.locator('button[data-action="note"]').click();
+    const dialog = page.locator('dialog[data-testid="note-dialog"]');
+    await dialog.locator('textarea').fill('   ');
+    await dialog.locator('button[data-action="confirm"]').click();
+    await expect.poll(() => dialog.locator('.dialog-error').textContent()).toContain('a note needs some text');
+    expect(await dialog.locator('.dialog-error').textContent()).toContain('VALIDATION_FAILED');
+    await shot(page, '05-refused-action');
+    await dialog.locator('textarea').fill('checked the scorer dashboards');
+    await dialog.locator('button[data-action="confirm"]').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('[data-testid="timeline"] li', { hasText: 'checked the scorer dashboards' }).waitFor();
+
+    await page.locator('button[data-action="acknowledge"]').click();
+    await page.locator('dialog[data-testid="acknowledge-dialog"] button[data-action="confirm"]').click();
+    await page.locator('[data-testid="incident-status"]', { hasText: 'acknowledged' }).waitFor();
+    expect((await stack.api(`/api/v1/incidents/${id}`)).body.incident.status).toBe('acknowledged');
+    expect(await page.locator('button[data-action="acknowledge"]').count()).toBe(0);
+
+    // The incident list filters by status and model through the URL.
+    await page.goto(`${stack.url}/#/incidents?status=acknowledged&model=fraud-scorer`);
+    await page.locator(`tr[data-incident="${id}"]`).waitFor();
+    await page.goto(`${stack.url}/#/incidents?status=resolved`);
+    await page.locator('[data-testid="incidents"] tbody td', { hasText: 'No incident matches' }).waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the audit page shows the chain as intact and the operator’s changes', async () => {
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.viewer);
+    await page.goto(`${stack.url}/#/audit`);
+    const chain = page.locator('[data-testid="chain-status"]');
+    await expect.poll(() => chain.textContent()).toContain('Hash chain intact');
+    const verify = await stack.api('/api/v1/audit/verify');
+    expect(await chain.textContent()).toContain(`${verify.body.entries} entries checked`);
+    await page.locator('[data-testid="audit"] tbody tr', { hasText: 'key:dash-operator' }).first().waitFor();
+    await shot(page, '06-audit');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an admin manages keys; a key revoked meanwhile signs its tab out with a message', async () => {
+    const { page: admin, errors } = await newTab();
+    await signIn(admin, stack.keys.admin);
+    await admin.locator('a[href="#/keys"]').click();
+    await admin.locator('button[data-action="create-key"]').click();
+    const dialog = admin.locator('dialog[data-testid="create-key-dialog"]');
+    await dialog.locator('input[name="name"]').fill('temp-operator');
+    await dialog.locator('select[name="role"]').selectOption('operator');
+    await dialog.locator('button[data-action="confirm"]').click();
+    const secret = await dialog.locator('[data-testid="secret"]').inputValue();
+    expect(secret).toMatch(/^fsk_/);
+    await shot(admin, '07-keys-created');
+    await dialog.locator('button[data-action="close"]').click();
+
+    const { page: other } = await newTab();
+    await signIn(other, secret);
+    expect(await other.locator('.whoami [data-role]').textContent()).toBe('operator');
+
+    const row = admin.locator('[data-testid="keys"] tr', { hasText: 'temp-operator' });
+    await row.locator('button[data-action="revoke"]').click();
+    await admin.locator('dialog[data-testid="revoke-dialog"] button[data-action="confirm"]').click();
+    await row.locator('.badge-revoked').waitFor();
+
+    // The other tab's next refresh is refused: back to the login page, saying why.
+    await expect.poll(() => other.url(), { timeout: 10_000 }).toContain('#/login');
+    await expect.poll(() => other.locator('#login-message').textContent()).toContain('You were signed out');
+    await shot(other, '08-signed-out');
+    expect(errors).toEqual([]);
+    await Promise.all([admin.close(), other.close()]);
+  });
+
+  it('an incident appears during a fault; it is rolled back from its page and has a postmortem', async (t) => {
+    const server = stack.failsafe.app;
+    const missing = [
+      !server.hasRoute({ method: 'POST', url: '/api/v1/models/:name/rollback' }) && 'POST /api/v1/models/{name}/rollback',
+      !server.hasRoute({ method: 'GET', url: '/api/v1/incidents/:id/postmortem' }) && 'GET /api/v1/incidents/{id}/postmortem',
+    ].filter(Boolean);
+    if (missing.length) {
+      console.warn(`[dashboard tests] fault → incident → rollback → postmortem SKIPPED: the server has no ${missing.join(', ')}`);
+      t.skip();
+    }
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.operator);
+    await page.goto(`${stack.url}/#/incidents?model=support-bot`);
+    await page.locator('[data-testid="incidents"] tbody tr').first().waitFor();
+
+    stack.sims.v2.setFaults({ errorRate: 0.6 });
+    // Monitors open the incident; the list refreshes every 2 s and shows it.
+    const row = page.locator('[data-testid="incidents"] tr[data-incident]', { hasText: 'support-bot' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    const id = (await row.getAttribute('data-incident'))!;
+    await shot(page, '09-incident-appeared');
+    await row.locator('a').first().click();
+    await page.locator('[data-testid="incident-status"]').waitFor();
+    await page.locator('[data-testid="evidence-charts"] canvas').first().waitFor();
+    await shot(page, '10-incident');
+
+    await page.locator('button[data-action="rollback"]').click();
+    const dialog = page.locator('dialog[data-testid="rollback-dialog"]');
+    await dialog.locator('button[data-action="confirm"]').click();
+    const result = dialog.locator('[data-testid="rollback-result"]');
+    await result.waitFor({ timeout: 20_000 });
+    expect(await result.textContent()).toContain('v2 → v1');
+    expect(await result.textContent()).toContain('passed');
+    await shot(page, '11-rollback-result');
+    await dialog.locator('button[data-action="close"]').click();
+    stack.sims.v2.setFaults({});
+
+    const models = (await stack.api('/api/v1/models')).body.models;
+    expect(models.find((m: any) => m.name === 'support-bot').weights.v2 ?? 0).toBe(0);
+    await page.locator('[data-testid="timeline"] li[data-kind="rollback"]').waitFor({ timeout: 10_000 });
+
+    if (await page.locator('button[data-action="resolve"]').count()) {
+      await page.locator('button[data-action="resolve"]').click();
+      await page.locator('dialog[data-testid="resolve-dialog"] button[data-action="confirm"]').click();
+      await page.locator('[data-testid="incident-status"]', { hasText: 'resolved' }).waitFor();
+    }
+    const postmortem = page.locator('[data-testid="postmortem"] article.markdown');
+    await postmortem.locator('h1, h2').first().waitFor({ timeout: 10_000 });
+    expect(await postmortem.textContent()).toContain(id);
+    await shot(page, '12-postmortem');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
