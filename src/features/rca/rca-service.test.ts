@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createFoundation, type Foundation } from '../../../test/helpers/foundation.ts';
-import { createSqliteStorage, type TestStorage } from '../../../test/helpers/storage.ts';
+import { createSqliteStorage, storageTargets, type TestStorage } from '../../../test/helpers/storage.ts';
 import type { AppContext, Services } from '../../app-context.ts';
 import { parseConfig } from '../../config.ts';
 import type { RcaInput } from '../../core/rca/rca-types.ts';
@@ -26,18 +26,18 @@ let f: Foundation;
 let incidents: IncidentService;
 let feature: RcaFeature;
 
-beforeEach(async () => {
-  storage = await createSqliteStorage();
+async function setup(create: () => Promise<TestStorage>): Promise<void> {
+  storage = await create();
   stores = createKyselyStores(storage.handle);
   f = createFoundation({ stores });
   f.clock.t = SCENARIO_ONSET + 15 * MIN;
   incidents = new IncidentService({ stores, clock: f.clock, bus: f.bus, audit: f.audit });
   feature = createRcaFeature({ stores, clock: f.clock, bus: f.bus, incidents });
-});
-afterEach(async () => {
+}
+async function teardown(): Promise<void> {
   feature.close();
   await storage.cleanup();
-});
+}
 
 /** Writes a scenario into the stores the way the registry, routing and gateway would have. */
 async function load(name: ScenarioName): Promise<RcaInput> {
@@ -70,7 +70,15 @@ async function openIncident(input: RcaInput, family = input.incident.family): Pr
   return (await incidents.openOrUpdate(finding)).incident!.id;
 }
 
-describe('RcaService.analyzeIncident', () => {
+describe.each(storageTargets)('RcaService.analyzeIncident on $name', (target) => {
+  beforeEach(async (t) => {
+    if (!target.enabled) return t.skip();
+    await setup(target.create);
+  });
+  afterEach(async () => {
+    if (target.enabled) await teardown();
+  });
+
   it('loads the data around the onset, ranks the bad deploy first and records it once as the root cause', async () => {
     const input = await load('bad_prompt');
     const id = await openIncident(input);
@@ -161,6 +169,7 @@ describe('GET /api/v1/incidents/{id}/rca', () => {
   let keys: { viewer: string; client: string };
 
   beforeEach(async () => {
+    await setup(createSqliteStorage);
     const logger = pino({ level: 'silent' });
     const config = parseConfig({}, {});
     const ctx: AppContext = {
@@ -181,6 +190,7 @@ describe('GET /api/v1/incidents/{id}/rca', () => {
   });
   afterEach(async () => {
     await app.close();
+    await teardown();
   });
 
   it('answers the contract shape, best first, with ISO times', async () => {
