@@ -130,8 +130,25 @@ export async function mount(root, route, page) {
           )
         : null,
       !closed.includes(s) ? step('resolve', 'Resolve', 'Marks the incident resolved: the fault is gone for users. The postmortem draft is completed from the timeline.') : null,
+      s === 'open' || s === 'acknowledged' ? h('button', { type: 'button', class: 'btn btn-ghost', dataset: { action: 'decline' }, onclick: openDeclineDialog }, 'False alarm…') : null,
       h('button', { type: 'button', class: 'btn btn-ghost', dataset: { action: 'note' }, onclick: openNoteDialog }, 'Add note…'),
     );
+  }
+
+  function openDeclineDialog() {
+    const reason = /** @type {HTMLTextAreaElement} */ (h('textarea', { name: 'reason', rows: 3, placeholder: 'Why this is not a real incident (kept in the timeline and the audit log)' }));
+    openDialog({
+      title: `Decline ${incident.id} as a false alarm?`,
+      confirmLabel: 'Decline',
+      danger: true,
+      testId: 'decline-dialog',
+      body: [h('p', null, 'Declined incidents count as false alarms when monitors are tuned.'), field('Reason', reason)],
+      async onConfirm() {
+        await api(`${path}/decline`, { method: 'POST', body: { reason: reason.value } });
+        return null;
+      },
+      onClose: (ran) => ran && refreshSoon(),
+    });
   }
 
   function openNoteDialog() {
