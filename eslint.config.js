@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'test-results/**', 'web/vendor/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'test-results/**', 'web/vendor/**', '.scratch*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
