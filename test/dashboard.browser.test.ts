@@ -108,6 +108,14 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     expect(await page.locator('[data-testid="route-history"] tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('button[data-action]').count()).toBe(0);
     await shot(page, '03-model-viewer');
+
+    // Nor on an incident: read-only.
+    const opened = await stack.api('/api/v1/incidents', { method: 'POST', body: { model: 'fraud-scorer', title: 'viewer check', severity: 'SEV4' } });
+    expect(opened.status).toBe(201);
+    await page.goto(`${stack.url}/#/incidents/${opened.body.incident.id}`);
+    await page.locator('[data-testid="timeline"] li').first().waitFor();
+    expect(await page.locator('button[data-action]').count()).toBe(0);
+    await stack.api(`/api/v1/incidents/${opened.body.incident.id}/decline`, { method: 'POST', body: { reason: 'test fixture' } });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -238,12 +246,14 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     await signIn(page, stack.keys.operator);
     await page.goto(`${stack.url}/#/incidents?model=support-bot`);
     await page.locator('[data-testid="incidents"] tbody tr').first().waitFor();
+    const before = new Set(((await stack.api('/api/v1/incidents?model=support-bot')).body.incidents as any[]).map((i) => i.id));
 
     stack.sims.v2.setFaults({ errorRate: 0.6 });
     // Monitors open the incident; the list refreshes every 2 s and shows it.
-    const row = page.locator('[data-testid="incidents"] tr[data-incident]', { hasText: 'support-bot' }).first();
-    await row.waitFor({ timeout: 30_000 });
-    const id = (await row.getAttribute('data-incident'))!;
+    const newIds = () => page.locator('[data-testid="incidents"] tr[data-incident]').evaluateAll((rows, known) => rows.map((r) => (r as HTMLElement).dataset.incident!).filter((id) => !known.includes(id)), [...before]);
+    await expect.poll(async () => (await newIds()).length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+    const id = (await newIds())[0];
+    const row = page.locator(`[data-testid="incidents"] tr[data-incident="${id}"]`);
     await shot(page, '09-incident-appeared');
     await row.locator('a').first().click();
     await page.locator('[data-testid="incident-status"]').waitFor();

@@ -83,17 +83,30 @@ export async function api(path, options = {}) {
   return text;
 }
 
+/** Endpoints found missing, by path without query, and until when to believe it. */
+const missing = new Map();
+const MISSING_TTL_MS = 30_000;
+
 /**
- * Like api(), but a 404 or 405 (an endpoint this server does not have yet) resolves to undefined,
- * so optional panels can hide instead of failing the page.
+ * Like api(), but an endpoint this server does not have (404 with the generic NOT_FOUND code, or
+ * 405) resolves to undefined, so optional panels can hide instead of failing the page. A missing
+ * endpoint is not asked again for 30 s (the panels refresh every few seconds).
  * @param {string} path
  * @param {Parameters<typeof api>[1]} [options]
  */
 export async function apiOptional(path, options) {
+  const bare = path.split('?')[0];
+  const until = missing.get(bare);
+  if (until !== undefined && until > Date.now()) return undefined;
   try {
-    return await api(path, options);
+    const answer = await api(path, options);
+    missing.delete(bare);
+    return answer;
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 405) && (err.code === 'NOT_FOUND' || err.code.startsWith('HTTP_'))) return undefined;
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405) && (err.code === 'NOT_FOUND' || err.code.startsWith('HTTP_'))) {
+      missing.set(bare, Date.now() + MISSING_TTL_MS);
+      return undefined;
+    }
     throw err;
   }
 }

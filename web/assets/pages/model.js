@@ -315,8 +315,10 @@ const jsonText = (v) => JSON.stringify(v);
  * @returns {Promise<any[]>}
  */
 async function loadDeployments(model) {
-  const listed = await apiOptional(`/models/${encodeURIComponent(model)}/deployments`).catch(() => undefined);
-  if (listed?.deployments) return listed.deployments;
+  const listed =
+    (await apiOptional(`/models/${encodeURIComponent(model)}/deployments`).catch(() => undefined)) ??
+    (await apiOptional(`/deployments?model=${encodeURIComponent(model)}`).catch(() => undefined));
+  if (Array.isArray(listed?.deployments)) return listed.deployments;
   const ids = rememberedDeployments(model);
   const found = await Promise.all(ids.map((id) => apiOptional(`/deployments/${encodeURIComponent(id)}`).catch(() => undefined)));
   return found.filter(Boolean).map((a) => a.deployment ?? a);

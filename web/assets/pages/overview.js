@@ -20,7 +20,7 @@ export async function mount(root, _route, page) {
   });
 
   async function refresh() {
-    const [{ models }, incidents] = await Promise.all([api('/models'), apiOptional('/incidents?status=open').catch(() => undefined)]);
+    const [{ models }, incidents] = await Promise.all([api('/models'), apiOptional('/incidents?active=true').catch(() => undefined)]);
     if (!page.alive()) return;
     renderIncidents(incidentsStrip, incidents);
     if (models.length === 0) {
@@ -63,9 +63,9 @@ function renderIncidents(el, answer) {
   if (open.length === 0) return;
   replace(
     el,
-    h('strong', null, `${open.length} open incident${open.length === 1 ? '' : 's'}: `),
+    h('strong', null, `${open.length} active incident${open.length === 1 ? '' : 's'}: `),
     open.slice(0, 5).map((/** @type {any} */ i) => h('a', { href: `#/incidents/${encodeURIComponent(i.id)}`, class: 'incident-chip' }, badge(i.severity), ` ${i.model}${i.version ? `@${i.version}` : ''} · ${i.title ?? i.id}`)),
-    open.length > 5 ? h('a', { href: '#/incidents?status=open' }, `and ${open.length - 5} more`) : null,
+    open.length > 5 ? h('a', { href: '#/incidents?status=active' }, `and ${open.length - 5} more`) : null,
   );
 }
 
