@@ -84,6 +84,16 @@ describe('validators catch their fault and pass clean text', () => {
   });
 });
 
+const typicalValidators = [
+  { type: 'pii' },
+  { type: 'banned_terms', terms: ['alpha', 'beta', 'gamma', 'delta'] },
+  { type: 'refusal' },
+  { type: 'regex', mustNotMatch: 'password\\s*[:=]' },
+  { type: 'length', max: 4000 },
+  { type: 'not_empty' },
+];
+const typicalAnswer = ('About "my order": Contact support with your order number 88123 if it persists. ').repeat(8);
+
 describe('engine', () => {
   it('decide: strongest failed action wins', () => {
     const r = (action: 'flag' | 'fallback' | 'block', passed: boolean) => ({ validator: 'x', action, passed });
@@ -110,25 +120,11 @@ describe('engine', () => {
     expect(createValidatorEngine([]).empty).toBe(true);
   });
 
-  it('synchronous validators cost microseconds on a typical answer', () => {
-    const e = engineOf([
-      { type: 'pii' },
-      { type: 'banned_terms', terms: ['alpha', 'beta', 'gamma', 'delta'] },
-      { type: 'refusal' },
-      { type: 'regex', mustNotMatch: 'password\\s*[:=]' },
-      { type: 'length', max: 4000 },
-      { type: 'not_empty' },
-    ]);
-    const text = ('About "my order": Contact support with your order number 88123 if it persists. ').repeat(8);
-    for (let i = 0; i < 200; i++) e.validateSync(text);
-    const n = 2000;
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) e.validateSync(text);
-    const usPer = Number(process.hrtime.bigint() - t0) / 1000 / n;
+  it('a clean typical answer passes every synchronous validator (cost: npm run bench:validators)', () => {
+    const e = engineOf(typicalValidators);
+    const text = typicalAnswer;
+    expect(e.validateSync(text)).toHaveLength(typicalValidators.length);
     expect(e.validateSync(text).every((r) => r.passed)).toBe(true);
-    // ~650 chars through 6 validators; generous bound for a loaded CI box.
-    expect(usPer).toBeLessThan(100);
-    console.log(`validateSync: ${usPer.toFixed(2)} µs per ${text.length}-char answer through 6 validators`);
   });
 });
 
