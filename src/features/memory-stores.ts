@@ -8,6 +8,7 @@ import { UndoJournal, type UndoLog } from './memory-undo.ts';
 import { MemoryModelStore, MemoryVersionStore } from './registry/memory-registry-store.ts';
 import { MemoryRouteStore } from './routing/memory-route-store.ts';
 import { MemoryPlaybookActionStore, MemoryRollbackStore } from './rollback/memory-rollback-store.ts';
+import { MemoryRunbookStore } from './runbooks/memory-runbook-store.ts';
 import type { Stores } from './stores.ts';
 import { MemoryTraceStore } from './telemetry/memory-trace-store.ts';
 
@@ -22,6 +23,7 @@ interface MemoryParts {
   incidents: MemoryIncidentStore;
   rollbacks: MemoryRollbackStore;
   playbookActions: MemoryPlaybookActionStore;
+  runbooks: MemoryRunbookStore;
 }
 
 const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
@@ -35,6 +37,7 @@ const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
   incidents: parts.incidents.bound(undo),
   rollbacks: parts.rollbacks.bound(undo),
   playbookActions: parts.playbookActions.bound(undo),
+  runbooks: parts.runbooks.bound(undo),
 });
 
 export function createMemoryStores(): Stores {
@@ -51,6 +54,7 @@ export function createMemoryStores(): Stores {
     incidents: new MemoryIncidentStore(),
     rollbacks: new MemoryRollbackStore(),
     playbookActions: new MemoryPlaybookActionStore(),
+    runbooks: new MemoryRunbookStore(),
   };
 
   let queue: Promise<unknown> = Promise.resolve();

@@ -8,6 +8,7 @@ import type { PlaybookActionStore } from './playbooks/playbook-action-store.ts';
 import type { RollbackStore } from './rollback/rollback-store.ts';
 import type { ModelStore, VersionStore } from './registry/registry-store.ts';
 import type { RouteStore } from './routing/route-store.ts';
+import type { RunbookStore } from './runbooks/runbook-store.ts';
 import type { TraceStore } from './telemetry/trace-store.ts';
 
 export interface Stores {
@@ -21,6 +22,7 @@ export interface Stores {
   incidents: IncidentStore;
   rollbacks: RollbackStore;
   playbookActions: PlaybookActionStore;
+  runbooks: RunbookStore;
   /** Runs fn in one transaction. Nested calls join the outer transaction. */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
 }

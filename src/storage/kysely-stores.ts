@@ -12,6 +12,7 @@ import { KyselyIncidentStore } from './stores/kysely-incident-store.ts';
 import { KyselyModelStore, KyselyVersionStore } from './stores/kysely-registry-store.ts';
 import { KyselyRouteStore } from './stores/kysely-route-store.ts';
 import { KyselyPlaybookActionStore, KyselyRollbackStore } from './stores/kysely-rollback-store.ts';
+import { KyselyRunbookStore } from './stores/kysely-runbook-store.ts';
 import type { StoreContext } from './stores/store-context.ts';
 import { KyselyTraceStore } from './stores/kysely-trace-store.ts';
 
@@ -27,6 +28,7 @@ function buildStores(ctx: StoreContext, transaction: Stores['transaction']): Sto
     incidents: new KyselyIncidentStore(ctx),
     rollbacks: new KyselyRollbackStore(ctx),
     playbookActions: new KyselyPlaybookActionStore(ctx),
+    runbooks: new KyselyRunbookStore(ctx),
     transaction,
   };
 }

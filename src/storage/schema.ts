@@ -186,6 +186,28 @@ export interface PlaybookActionsTable {
   record: string; // JSON PlaybookAction
 }
 
+export interface RunbooksTable {
+  id: string;
+  version: number;
+  title: string;
+  hash: string;
+  yaml: string;
+  definition: string; // JSON RunbookDefinition
+  created_at: number;
+  created_by: string;
+}
+
+export interface RunbookChecklistsTable {
+  incident_id: string;
+  runbook_id: string;
+  runbook_version: number;
+  revision: number;
+  next_due_at: number | null;
+  created_at: number;
+  updated_at: number;
+  record: string; // JSON Checklist
+}
+
 /** Every table. Feature migrations add theirs here. */
 export interface Database {
   models: ModelsTable;
@@ -201,4 +223,6 @@ export interface Database {
   signed_requests: SignedRequestsTable;
   rollbacks: RollbacksTable;
   playbook_actions: PlaybookActionsTable;
+  runbooks: RunbooksTable;
+  runbook_checklists: RunbookChecklistsTable;
 }

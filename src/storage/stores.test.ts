@@ -11,6 +11,7 @@ import { createMemoryStores } from '../features/memory-stores.ts';
 import { registryStoreContract } from '../features/registry/registry-store.contract.ts';
 import { routeStoreContract } from '../features/routing/route-store.contract.ts';
 import { rollbackStoreContract } from '../features/rollback/rollback-store.contract.ts';
+import { runbookStoreContract } from '../features/runbooks/runbook-store.contract.ts';
 import { storesTransactionContract } from '../features/stores.contract.ts';
 import type { Stores } from '../features/stores.ts';
 import { traceStoreContract } from '../features/telemetry/trace-store.contract.ts';
@@ -26,6 +27,7 @@ const contracts: [string, (getStores: () => Stores) => void][] = [
   ['audit', auditStoreContract],
   ['incidents', incidentStoreContract],
   ['rollbacks', rollbackStoreContract],
+  ['runbooks', runbookStoreContract],
   ['transactions', storesTransactionContract],
 ];
 
@@ -38,7 +40,7 @@ interface Target {
 }
 
 /** The tables the contracts write, children before parents. */
-const contractTables = ['rollbacks', 'playbook_actions', 'incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
+const contractTables = ['runbook_checklists', 'runbooks', 'rollbacks', 'playbook_actions', 'incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
 
 async function emptyTables(handle: StorageHandle): Promise<void> {
   for (const table of contractTables) await handle.db.deleteFrom(table).execute();

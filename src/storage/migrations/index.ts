@@ -4,6 +4,7 @@ import type { Capabilities } from '../capabilities.ts';
 import * as foundation from './001-foundation.ts';
 import * as incidents from './002-incidents.ts';
 import * as tracesStartedIndex from './002-traces-started-index.ts';
+import * as runbooks from './003-runbooks.ts';
 import * as rollbacks from './004-rollbacks.ts';
 
 export interface MigrationModule {
@@ -15,5 +16,6 @@ export const migrations: Record<string, MigrationModule> = {
   '001-foundation': foundation,
   '002-incidents': incidents,
   '002-traces-started-index': tracesStartedIndex,
+  '003-runbooks': runbooks,
   '004-rollbacks': rollbacks,
 };
