@@ -8,3 +8,4 @@ export * from './drift-detector.ts';
 export * from './burn-rate-detector.ts';
 export * from './estimate-onset.ts';
 export * from './simulate-traffic.ts';
+export * from './simulate-labels.ts';

@@ -42,6 +42,14 @@ describe('latencyDetector', () => {
     expect(result.evidence.detail).toMatch(/^p99 /);
   });
 
+  it('accepts raw millisecond arrays as well as sketches', () => {
+    const r = createRandom(9);
+    const slow = Array.from({ length: 50 }, () => r.lognormal(Math.log(1200), 0.5));
+    const result = latencyDetector({ current: slow, baseline: Array.from({ length: 2000 }, () => r.lognormal(Math.log(120), 0.5)) });
+    expect(result.status).toBe('breach');
+    expect(result.evidence.sampleSize).toBe(50);
+  });
+
   it('healthy traffic is ok', () => {
     for (let seed = 10; seed < 20; seed++) {
       expect(latencyDetector({ current: sketchOf(seed, 200, 120), baseline, thresholdsMs: { p99: 2000 } }).status).toBe('ok');

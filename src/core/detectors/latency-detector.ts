@@ -13,7 +13,7 @@
 import type { Evidence } from '../types.ts';
 import { clopperPearsonLower } from '../stats/distributions.ts';
 import { mannWhitneyUFromCounts } from '../stats/mann-whitney.ts';
-import { alignSketches, type LatencySketch } from '../stats/latency-sketch.ts';
+import { alignSketches, createSketch, LatencySketch } from '../stats/latency-sketch.ts';
 import { fmt, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
 import { severityFor, type SeverityRules } from './severity.ts';
 
@@ -23,8 +23,9 @@ const QUANTILE_OF: Record<QuantileName, number> = { p50: 0.5, p90: 0.9, p95: 0.9
 
 export interface LatencyDetectorInput {
   family?: SignalFamily;
-  current: LatencySketch;
-  baseline?: LatencySketch;
+  /** Window latencies: a sketch (what the gateway ships) or raw milliseconds. */
+  current: LatencySketch | readonly number[];
+  baseline?: LatencySketch | readonly number[];
   /** Absolute limits in ms, e.g. { p99: 1000 }. */
   thresholdsMs?: Partial<Record<QuantileName, number>>;
   /** Minimum requests in the current window. Default 10. */
@@ -46,6 +47,13 @@ export interface LatencyDetectorInput {
   severityRules?: Partial<SeverityRules>;
 }
 
+function asSketch(x: LatencySketch | readonly number[]): LatencySketch {
+  if (x instanceof LatencySketch) return x;
+  const s = createSketch();
+  for (const ms of x) s.add(ms);
+  return s;
+}
+
 function label(q: number): string {
   return `p${fmt(q * 100)}`;
 }
@@ -62,7 +70,7 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
   const minRatio = input.minRatio ?? 1.5;
   const quantiles = input.quantiles ?? [0.5, 0.95, 0.99];
   const confidence = input.confidence ?? 0.999;
-  const current = input.current;
+  const current = asSketch(input.current);
   const n = current.count;
   const base: Evidence = { test: 'latency', sampleSize: n, observed: n > 0 ? current.quantile(0.5) : undefined };
   if (input.window) base.window = input.window;
@@ -72,7 +80,8 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
   if (!input.baseline && thresholds.length === 0) {
     return insufficientData(family, { ...base, detail: 'no baseline and no latency thresholds to compare with' });
   }
-  const baseline = input.baseline && input.baseline.count >= minBaselineSamples ? input.baseline : undefined;
+  const givenBaseline = input.baseline === undefined ? undefined : asSketch(input.baseline);
+  const baseline = givenBaseline && givenBaseline.count >= minBaselineSamples ? givenBaseline : undefined;
 
   // 1. Absolute thresholds.
   const thresholdNotes: string[] = [];
@@ -104,11 +113,11 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
   }
 
   // 2. Relative to the baseline.
-  if (input.baseline && !baseline) {
+  if (givenBaseline && !baseline) {
     return insufficientData(family, {
       ...base,
-      baselineSampleSize: input.baseline.count,
-      detail: `baseline has ${input.baseline.count} requests, need ≥ ${minBaselineSamples}${thresholdNotes.length ? `; ${thresholdNotes.join('; ')}` : ''}`,
+      baselineSampleSize: givenBaseline.count,
+      detail: `baseline has ${givenBaseline.count} requests, need ≥ ${minBaselineSamples}${thresholdNotes.length ? `; ${thresholdNotes.join('; ')}` : ''}`,
     });
   }
   if (!baseline) {
