@@ -15,6 +15,10 @@ import type { RegistryService } from './features/registry/registry-service.ts';
 import type { RoutingService } from './features/routing/routing-service.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 import type { RcaService } from './features/rca/rca-service.ts';
+import type { ContainmentService } from './features/containment/containment-service.ts';
+import type { RollbackService } from './features/rollback/rollback-service.ts';
+import type { PlaybookRunner } from './features/playbooks/playbook-runner.ts';
+import type { FallbackService } from './features/fallbacks/fallback-service.ts';
 
 export interface Services {
   incidents: IncidentService;
@@ -26,6 +30,11 @@ export interface Services {
   feedback: FeedbackService;
   /** Optional: composition roots and test kits without RCA leave it out (src/features/rca). */
   rca?: RcaService;
+  /** Optional (src/features/containment, rollback, playbooks, fallbacks): isolate/pause/resume, validated rollback, playbooks, fallbacks and breakers. */
+  containment?: ContainmentService;
+  rollback?: RollbackService;
+  playbooks?: PlaybookRunner;
+  fallbacks?: FallbackService;
 }
 
 export interface AppContext {

@@ -12,6 +12,7 @@ import { buildServer, type FeaturePlugin } from './http/server.ts';
 import { openStorage } from './storage/database.ts';
 import { createKyselyStores } from './storage/kysely-stores.ts';
 import { createDashboardPlugin } from './features/dashboard/dashboard-plugin.ts';
+import { createContainmentFeature } from './features/containment/containment-feature.ts';
 import { createFoundationServices, foundationAdminPlugins } from './features/foundation-services.ts';
 import { createGateway } from './features/gateway/index.ts';
 import { buildValidatorEngines, createValidatorHooks } from './features/validators/validator-hooks.ts';
@@ -127,6 +128,24 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     onError: (err, what) => logger.error({ err, what }, 'rca failed'),
   });
   closers.push(() => rcaFeature.close());
+  // Containment, fallbacks, circuit breakers, validated rollback, soak and playbooks. Interrupted
+  // rollbacks are recovered before the server takes requests.
+  const containmentFeature = createContainmentFeature({
+    loaded,
+    stores,
+    clock,
+    bus,
+    audit,
+    routing,
+    registry,
+    incidents,
+    notifier,
+    gateway,
+    logger,
+    background: options.background,
+  });
+  await containmentFeature.start();
+  closers.push(() => containmentFeature.close());
 
   const ctx: AppContext = {
     loaded,
@@ -136,10 +155,10 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     requireRole: makeRequireRole(apiKeys),
-    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca },
+    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services },
   };
 
-  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins];
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins];
   // The dashboard's charts read the gateway's metric windows.
   const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
   const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;

@@ -21,7 +21,12 @@ const putBody = z.strictObject({
   reason: z.string().max(2000).optional(),
 });
 
-const reasonBody = z.strictObject({ reason: z.string().max(2000).optional() }).nullable().optional();
+// Pause and resume also take `fallback` (pause into fallback answers) and the incident they answer;
+// with the containment service present (src/features/containment) it records them on the incident.
+const modeBody = z
+  .strictObject({ reason: z.string().max(2000).optional(), fallback: z.boolean().optional(), incidentId: z.string().min(1).max(64).optional() })
+  .nullable()
+  .optional();
 
 const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
@@ -73,13 +78,26 @@ export async function routingRoutes(app: FastifyInstance, ctx: AppContext): Prom
 
   app.post('/models/:name/pause', { preHandler: operator, schema: { tags: ['routes'], summary: 'Pause the model API (503 or fallback answers)' } }, async (request) => {
     const { name } = parseInput(nameParams, request.params, 'params');
-    const body = parseInput(reasonBody, request.body);
-    return updateView(await routing.pause(name, routeChangeContext(request, body?.reason)));
+    const body = parseInput(modeBody, request.body);
+    const change = routeChangeContext(request, body?.reason);
+    const containment = ctx.services.containment;
+    if (containment) {
+      const r = await containment.pause(name, { fallback: body?.fallback }, { ...change, incidentId: body?.incidentId });
+      return updateView({ route: r.route, changed: r.changed, wentLive: [] });
+    }
+    if (body?.fallback) return updateView(await routing.update(name, { mode: 'fallback' }, { ...change, action: 'route.fallback' }));
+    return updateView(await routing.pause(name, change));
   });
 
   app.post('/models/:name/resume', { preHandler: operator, schema: { tags: ['routes'], summary: 'Resume serving' } }, async (request) => {
     const { name } = parseInput(nameParams, request.params, 'params');
-    const body = parseInput(reasonBody, request.body);
-    return updateView(await routing.resume(name, routeChangeContext(request, body?.reason)));
+    const body = parseInput(modeBody, request.body);
+    const change = routeChangeContext(request, body?.reason);
+    const containment = ctx.services.containment;
+    if (containment) {
+      const r = await containment.resume(name, { ...change, incidentId: body?.incidentId });
+      return updateView({ route: r.route, changed: r.changed, wentLive: [] });
+    }
+    return updateView(await routing.resume(name, change));
   });
 }
