@@ -3,7 +3,7 @@
 import type { Evidence } from '../types.ts';
 import { evaluateBurnRate } from '../stats/burn-rate.ts';
 import type { RateCounts } from '../stats/sequential.ts';
-import { fmt, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
+import { formatStat, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
 import { severityFor, type SeverityRules } from './severity.ts';
 
 export interface BurnRateDetectorInput {
@@ -41,7 +41,7 @@ export function burnRateDetector(input: BurnRateDetectorInput): DetectorResult {
     ...base,
     statistic: burn,
     observed: input.long.events / input.long.trials,
-    detail: `burn rate short ${fmt(r.shortBurnRate)}, long ${fmt(r.longBurnRate)} vs ×${factor} (SLO ${input.slo}, budget ${fmt(r.errorBudget)})`,
+    detail: `burn rate short ${formatStat(r.shortBurnRate)}, long ${formatStat(r.longBurnRate)} vs ×${factor} (SLO ${input.slo}, budget ${formatStat(r.errorBudget)})`,
   };
   if (!r.breach) return { status: 'ok', family, evidence };
   return { status: 'breach', family, evidence, magnitude: burn, severity: severityFor('burn_rate', burn, input.severityRules) };

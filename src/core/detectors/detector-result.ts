@@ -49,7 +49,7 @@ export function insufficientData(family: SignalFamily, evidence: Evidence): Dete
 }
 
 /** Round for evidence text: 4 significant digits is what a human reads. */
-export function fmt(x: number): string {
+export function formatStat(x: number): string {
   if (!Number.isFinite(x) || x === 0) return String(x);
   const magnitude = Math.abs(x);
   if (magnitude >= 1e-3 && magnitude < 1e9) {

@@ -14,7 +14,7 @@ import { PSI_DEFAULT_BINS, psiFromCounts, psiLevel, type PsiResult } from '../st
 import { JS_DEFAULT_THRESHOLD, jensenShannonDistance } from '../stats/jensen-shannon.ts';
 import { alignCategories, binLabel, histogram, quantileEdges } from '../stats/binning.ts';
 import { chiSquareHomogeneity } from '../stats/chi-square.ts';
-import { fmt, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
+import { formatStat, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
 import { severityFor, type SeverityRules } from './severity.ts';
 
 export type DriftTest = 'psi' | 'ks' | 'js';
@@ -75,7 +75,7 @@ function topBins(psi: PsiResult, k = 3): string {
   return [...psi.bins]
     .sort((a, b) => b.contribution - a.contribution)
     .slice(0, k)
-    .map((b) => `${b.label}: ${fmt(b.referenceShare * 100)}% → ${fmt(b.currentShare * 100)}%`)
+    .map((b) => `${b.label}: ${formatStat(b.referenceShare * 100)}% → ${formatStat(b.currentShare * 100)}%`)
     .join(', ');
 }
 
@@ -113,7 +113,7 @@ export function driftDetector(input: DriftDetectorInput): DetectorResult {
     }
     const alpha = input.alpha ?? 0.01;
     const chi = chiSquareHomogeneity(curCounts, refCounts);
-    const significance = `chi-square p ${fmt(chi.pValue)} (df ${chi.degreesOfFreedom}) vs α ${alpha}`;
+    const significance = `chi-square p ${formatStat(chi.pValue)} (df ${chi.degreesOfFreedom}) vs α ${alpha}`;
     if (test === 'psi') {
       const psi = psiFromCounts(refCounts, curCounts, labels);
       const evidence: Evidence = {
@@ -121,7 +121,7 @@ export function driftDetector(input: DriftDetectorInput): DetectorResult {
         test: 'psi',
         statistic: psi.value,
         pValue: chi.pValue,
-        detail: `${what}PSI ${fmt(psi.value)} (${psiLevel(psi.value)}) vs threshold ${threshold}; ${significance}; largest shifts ${topBins(psi)}`,
+        detail: `${what}PSI ${formatStat(psi.value)} (${psiLevel(psi.value)}) vs threshold ${threshold}; ${significance}; largest shifts ${topBins(psi)}`,
       };
       return finish(input, family, psi.value >= threshold && chi.pValue < alpha, evidence, psi.value / threshold);
     }
@@ -131,7 +131,7 @@ export function driftDetector(input: DriftDetectorInput): DetectorResult {
       test: 'jensen-shannon',
       statistic: distance,
       pValue: chi.pValue,
-      detail: `${what}Jensen–Shannon distance ${fmt(distance)} (base 2) vs threshold ${threshold}; ${significance}`,
+      detail: `${what}Jensen–Shannon distance ${formatStat(distance)} (base 2) vs threshold ${threshold}; ${significance}`,
     };
     return finish(input, family, distance >= threshold && chi.pValue < alpha, evidence, distance / threshold);
   }
@@ -142,7 +142,7 @@ export function driftDetector(input: DriftDetectorInput): DetectorResult {
     test: 'ks',
     statistic: ks.statistic,
     pValue: ks.pValue,
-    detail: `${what}KS D ${fmt(ks.statistic)} at ${fmt(ks.location)} (need ≥ ${minStatistic}), p ${fmt(ks.pValue)} vs ${threshold}`,
+    detail: `${what}KS D ${formatStat(ks.statistic)} at ${formatStat(ks.location)} (need ≥ ${minStatistic}), p ${formatStat(ks.pValue)} vs ${threshold}`,
   };
   return finish(input, family, ks.pValue < threshold && ks.statistic >= minStatistic, evidence, ks.statistic / minStatistic);
 }

@@ -14,7 +14,7 @@ import type { Evidence } from '../types.ts';
 import { clopperPearsonLower } from '../stats/distributions.ts';
 import { mannWhitneyUFromCounts } from '../stats/mann-whitney.ts';
 import { alignSketches, createSketch, LatencySketch } from '../stats/latency-sketch.ts';
-import { fmt, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
+import { formatStat, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
 import { severityFor, type SeverityRules } from './severity.ts';
 
 export type QuantileName = 'p50' | 'p90' | 'p95' | 'p99' | 'p999';
@@ -55,7 +55,7 @@ function asSketch(x: LatencySketch | readonly number[]): LatencySketch {
 }
 
 function label(q: number): string {
-  return `p${fmt(q * 100)}`;
+  return `p${formatStat(q * 100)}`;
 }
 
 function breachResult(input: LatencyDetectorInput, family: SignalFamily, evidence: Evidence, magnitude: number): DetectorResult {
@@ -100,8 +100,8 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
         bound: lower,
         observed,
         detail:
-          `${name} ${fmt(observed)} ms > ${limitMs} ms: ${slower}/${n} requests slower than the limit, ` +
-          `${confidence * 100}% lower bound ${fmt(lower)} > ${fmt(1 - q)}`,
+          `${name} ${formatStat(observed)} ms > ${limitMs} ms: ${slower}/${n} requests slower than the limit, ` +
+          `${confidence * 100}% lower bound ${formatStat(lower)} > ${formatStat(1 - q)}`,
       };
       if (baseline) {
         evidence.baseline = baseline.quantile(q);
@@ -109,7 +109,7 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
       }
       return breachResult(input, family, evidence, baseline ? observed / baseline.quantile(q) : observed / limitMs);
     }
-    thresholdNotes.push(`${name} ${fmt(observed)} ms within ${limitMs} ms`);
+    thresholdNotes.push(`${name} ${formatStat(observed)} ms within ${limitMs} ms`);
   }
 
   // 2. Relative to the baseline.
@@ -147,7 +147,7 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
         observed: cur,
         baseline: ref,
         baselineSampleSize: baseline.count,
-        detail: `p50 ${fmt(cur)} ms vs baseline ${fmt(ref)} ms (×${fmt(cur / ref)}); no quantile of ${quantiles.join(', ')} confidently ≥ ×${minRatio}${notes}`,
+        detail: `p50 ${formatStat(cur)} ms vs baseline ${formatStat(ref)} ms (×${formatStat(cur / ref)}); no quantile of ${quantiles.join(', ')} confidently ≥ ×${minRatio}${notes}`,
       },
     };
   }
@@ -163,9 +163,9 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
     baseline: worst.ref,
     baselineSampleSize: baseline.count,
     detail:
-      `${label(worst.q)} ${fmt(worst.cur)} ms vs baseline ${fmt(worst.ref)} ms (×${fmt(worst.ratio)}, need ≥ ×${minRatio}, ` +
-      `confidently: share slower than ×${minRatio} baseline has lower bound ${fmt(worst.lower)} > ${fmt(1 - worst.q)}); ` +
-      `Mann–Whitney greater p ${fmt(mw.pValue)} vs α ${alpha}, P(current > baseline) ${fmt(mw.probabilityOfSuperiority)}${notes}`,
+      `${label(worst.q)} ${formatStat(worst.cur)} ms vs baseline ${formatStat(worst.ref)} ms (×${formatStat(worst.ratio)}, need ≥ ×${minRatio}, ` +
+      `confidently: share slower than ×${minRatio} baseline has lower bound ${formatStat(worst.lower)} > ${formatStat(1 - worst.q)}); ` +
+      `Mann–Whitney greater p ${formatStat(mw.pValue)} vs α ${alpha}, P(current > baseline) ${formatStat(mw.probabilityOfSuperiority)}${notes}`,
   };
   if (mw.pValue <= alpha) return breachResult(input, family, evidence, worst.ratio);
   return { status: 'ok', family, evidence };

@@ -32,7 +32,7 @@ import {
   type MsprtResult,
   type RateCounts,
 } from '../stats/sequential.ts';
-import { fmt, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
+import { formatStat, insufficientData, type DetectorResult, type SignalFamily, type TimeWindow } from './detector-result.ts';
 import { severityFor, type SeverityRules } from './severity.ts';
 
 export type RateBaseline = RateCounts | { rate: number };
@@ -165,9 +165,9 @@ export function rateDetector(input: RateDetectorInput): DetectorResult {
         bound,
         baseline: reference,
         detail:
-          `rate ${fmt(rate)} vs baseline ${fmt(reference)} (${direction}); always-valid p ${fmt(test.pValue)} vs α ${alpha}; ` +
-          `effect at the ${confidence * 100}% bound ${fmt(bound)}: ${fmt(bound - reference)} (need ${direction === 'increase' ? '≥' : '≤'} ${sign * minAbsolute}), ` +
-          `bad-side ratio ${fmt(relative)} (need ≥ ${minRelative})`,
+          `rate ${formatStat(rate)} vs baseline ${formatStat(reference)} (${direction}); always-valid p ${formatStat(test.pValue)} vs α ${alpha}; ` +
+          `effect at the ${confidence * 100}% bound ${formatStat(bound)}: ${formatStat(bound - reference)} (need ${direction === 'increase' ? '≥' : '≤'} ${sign * minAbsolute}), ` +
+          `bad-side ratio ${formatStat(relative)} (need ≥ ${minRelative})`,
       };
       if (!isRate(b)) evidence.baselineSampleSize = b.trials;
       if (test.reject && sign * delta > 0 && effectOk) return breachResult(input, family, evidence, rate, reference, test.pValue);
@@ -186,8 +186,8 @@ export function rateDetector(input: RateDetectorInput): DetectorResult {
       threshold: input.absoluteThreshold,
       bound,
       detail:
-        `rate ${fmt(rate)} over ${trials}; ${confidence * 100}% exact ${direction === 'increase' ? 'lower' : 'upper'} bound ` +
-        `${fmt(bound)} ${beyond ? (direction === 'increase' ? '≥' : '≤') : 'not beyond'} threshold ${input.absoluteThreshold}`,
+        `rate ${formatStat(rate)} over ${trials}; ${confidence * 100}% exact ${direction === 'increase' ? 'lower' : 'upper'} bound ` +
+        `${formatStat(bound)} ${beyond ? (direction === 'increase' ? '≥' : '≤') : 'not beyond'} threshold ${input.absoluteThreshold}`,
     };
     if (comparison) thresholdEvidence.baseline = comparison.reference;
     if (beyond) {
