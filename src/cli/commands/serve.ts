@@ -36,4 +36,22 @@ export function registerServeCommands(program: Command, io: CliEnv): void {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });
+
+  program
+    .command('demo')
+    .description('the whole incident loop on SQLite and simulated model servers, narrated')
+    .option('--port <n>', 'port', '8080')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--exit', 'end after the postmortem and print its path')
+    .action(async (o: { port: string; host: string; exit?: boolean }) => {
+      const { runDemo } = await import('../../demo/demo.ts');
+      const result = await runDemo({ port: parsePort(o.port), host: o.host, exit: Boolean(o.exit), write: (line) => io.stdout(`${line}\n`) });
+      if (o.exit) process.exit(0);
+      const stop = async () => {
+        await result.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
 }
