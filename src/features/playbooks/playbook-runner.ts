@@ -47,7 +47,10 @@ export interface ContainmentTiming {
 
 const ACTOR = 'playbook';
 
-const newActionId = (): string => `act_${randomBytes(6).toString('hex')}`;
+let actionSeq = 0;
+/** Ids sort in creation order (time, then a per-process sequence), so lists show steps in order. */
+const newActionId = (now: number): string =>
+  `act_${now.toString(36)}${(actionSeq++ % 1296).toString(36).padStart(2, '0')}${randomBytes(3).toString('hex')}`;
 
 export class PlaybookRunner {
   private readonly o: PlaybookRunnerOptions;
@@ -138,7 +141,7 @@ export class PlaybookRunner {
 
   private async step(incident: Incident, kind: PlaybookActionKind, mode: Exclude<PlaybookStepMode, 'off'>, policy: PlaybookConfig, t0: number): Promise<PlaybookAction> {
     const base: PlaybookAction = {
-      id: newActionId(),
+      id: newActionId(this.o.clock.now()),
       incidentId: incident.id,
       model: incident.model,
       ...(incident.version !== undefined ? { version: incident.version } : {}),
