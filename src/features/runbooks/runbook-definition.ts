@@ -94,8 +94,8 @@ const stepSchema = z.strictObject({
   kind: oneOf(['automatic', 'manual'], 'kind'),
   action: oneOf(runbookActions, 'action').optional(),
   evidence: z
-    .union([oneOf(evidenceKinds, 'evidence kind'), z.array(oneOf(evidenceKinds, 'evidence kind')).min(1)])
-    .transform((v) => (Array.isArray(v) ? [...new Set(v)] : [v]))
+    .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(oneOf(evidenceKinds, 'evidence kind'), { error: 'expected note, link, yes_no or a list of them' }).min(1))
+    .transform((v) => [...new Set(v)])
     .optional(),
   due: dueSchema.optional(),
   when: z
