@@ -148,7 +148,8 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     const created = await stack.api('/api/v1/incidents', {
       method: 'POST',
       key: stack.keys.operator,
-      body: { model: 'fraud-scorer', version: 'v1', title: 'scores look odd (manual)', severity: 'SEV3' },
+      // No version: playbooks contain an incident that names one (isolation) at once.
+      body: { model: 'fraud-scorer', title: 'scores look odd (manual)', severity: 'SEV3' },
     });
     expect(created.status).toBe(201);
     const id = created.body.incident.id as string;
@@ -184,6 +185,8 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     await page.locator(`tr[data-incident="${id}"]`).waitFor();
     await page.goto(`${stack.url}/#/incidents?status=resolved`);
     await page.locator('[data-testid="incidents"] tbody td', { hasText: 'No incident matches' }).waitFor();
+    // Closed, so a later report about fraud-scorer opens a new incident instead of joining this one.
+    expect((await stack.api(`/api/v1/incidents/${id}/resolve`, { method: 'POST', body: {} })).status).toBe(200);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -233,10 +236,59 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     await Promise.all([admin.close(), other.close()]);
   });
 
-  it('an incident appears during a fault; it is rolled back from its page and has a postmortem', async (t) => {
+  it('an operator rolls back from an incident page and sees the validation result', async (t) => {
+    if (!(await hasEndpoint('POST', '/api/v1/models/no-such-model/rollback'))) {
+      console.warn('[dashboard tests] rollback from the incident page SKIPPED: the server has no POST /api/v1/models/{name}/rollback');
+      t.skip();
+    }
+    // fraud-scorer gets a bad v2 (the same simulated scorer) and a hand-opened incident about it.
+    const reg = await stack.api('/api/v1/models/fraud-scorer/versions', { method: 'POST', body: { version: 'v2', upstream: { url: `${stack.sims.scorer.url}/v1/models/fraud:predict` }, metadata: { gitSha: 'bad0c0de' } } });
+    expect([200, 201]).toContain(reg.status);
+    expect((await stack.api('/api/v1/models/fraud-scorer/route', { method: 'PUT', body: { weights: { v2: 100 }, reason: 'ship v2' } })).status).toBe(200);
+    // SEV4 and without a version, so no playbook contains it (rollback, isolation) before the operator acts.
+    const opened = await stack.api('/api/v1/incidents', { method: 'POST', key: stack.keys.operator, body: { model: 'fraud-scorer', title: 'v2 scores are off', severity: 'SEV4' } });
+    expect(opened.body.created).toBe(true);
+    const id = opened.body.incident.id as string;
+
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.operator);
+    await page.goto(`${stack.url}/#/incidents/${id}`);
+    await page.locator('button[data-action="rollback"]').click();
+    const dialog = page.locator('dialog[data-testid="rollback-dialog"]');
+    expect(await dialog.locator('select[name="to"] option').first().textContent()).toContain('last known stable (v1)');
+    await dialog.locator('button[data-action="confirm"]').click();
+    const result = dialog.locator('[data-testid="rollback-result"]');
+    await result.waitFor({ timeout: 20_000 });
+    expect(await result.locator('.rollback-summary').textContent()).toContain('Rolled back v2 → v1');
+    expect(await result.textContent()).toMatch(/Validation of v1 \((smoke|golden)\): passed/);
+    await shot(page, '09-rollback-result');
+    await dialog.locator('button[data-action="close"]').click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const model = (await stack.api('/api/v1/models')).body.models.find((m: any) => m.name === 'fraud-scorer');
+    expect(model.weights.v2 ?? 0).toBe(0);
+    expect(model.weights.v1).toBe(100);
+    // The rollback joined the incident's timeline (the page refreshes every 3 s).
+    await page.locator('[data-testid="timeline"] li[data-kind="rollback"]', { hasText: 'key:dash-operator' }).filter({ hasText: 'to v1' }).first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-testid="timeline"] li', { hasText: 'playbook:' }).filter({ hasText: 'rolled back' }).count()).toBe(0);
+    await shot(page, '10-incident-after-rollback');
+
+    // The model page lists it with its validation.
+    await page.goto(`${stack.url}/#/models/fraud-scorer`);
+    const rb = page.locator('[data-testid="rollbacks"] tbody tr').first();
+    await rb.waitFor();
+    expect(await rb.textContent()).toContain('v2 → v1');
+    expect(await rb.textContent()).toContain('succeeded');
+    expect(await rb.textContent()).toContain(id);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an incident appears during a fault, is rolled back from its page and has a postmortem', async (t) => {
+    const services = Object.keys(stack.failsafe.ctx.services);
     const missing = [
+      !services.some((k) => /monitor/i.test(k)) && 'monitors (no monitoring service in ctx.services)',
       !(await hasEndpoint('POST', '/api/v1/models/no-such-model/rollback')) && 'POST /api/v1/models/{name}/rollback',
-      !(await hasEndpoint('GET', '/api/v1/incidents/INC-none/postmortem')) && 'GET /api/v1/incidents/{id}/postmortem',
     ].filter(Boolean);
     if (missing.length) {
       console.warn(`[dashboard tests] fault → incident → rollback → postmortem SKIPPED: the server has no ${missing.join(', ')}`);
@@ -254,36 +306,41 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     await expect.poll(async () => (await newIds()).length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
     const id = (await newIds())[0];
     const row = page.locator(`[data-testid="incidents"] tr[data-incident="${id}"]`);
-    await shot(page, '09-incident-appeared');
+    await shot(page, '11-incident-appeared');
     await row.locator('a').first().click();
     await page.locator('[data-testid="incident-status"]').waitFor();
     await page.locator('[data-testid="evidence-charts"] canvas').first().waitFor();
-    await shot(page, '10-incident');
+    await shot(page, '12-incident');
 
-    await page.locator('button[data-action="rollback"]').click();
-    const dialog = page.locator('dialog[data-testid="rollback-dialog"]');
-    await dialog.locator('button[data-action="confirm"]').click();
-    const result = dialog.locator('[data-testid="rollback-result"]');
-    await result.waitFor({ timeout: 20_000 });
-    expect(await result.textContent()).toContain('v2 → v1');
-    expect(await result.textContent()).toContain('passed');
-    await shot(page, '11-rollback-result');
-    await dialog.locator('button[data-action="close"]').click();
+    // A playbook may already have contained it (isolation or rollback); otherwise the operator rolls back.
+    const weightOfV2 = async () => (await stack.api('/api/v1/models')).body.models.find((m: any) => m.name === 'support-bot').weights.v2 ?? 0;
+    if ((await weightOfV2()) > 0 && (await page.locator('button[data-action="rollback"]').count())) {
+      await page.locator('button[data-action="rollback"]').click();
+      const dialog = page.locator('dialog[data-testid="rollback-dialog"]');
+      await dialog.locator('button[data-action="confirm"]').click();
+      const result = dialog.locator('[data-testid="rollback-result"]');
+      await result.waitFor({ timeout: 20_000 });
+      expect(await result.textContent()).toContain('v2 → v1');
+      await shot(page, '13-incident-rollback-result');
+      await dialog.locator('button[data-action="close"]').click();
+    }
     stack.sims.v2.setFaults({});
-
-    const models = (await stack.api('/api/v1/models')).body.models;
-    expect(models.find((m: any) => m.name === 'support-bot').weights.v2 ?? 0).toBe(0);
-    await page.locator('[data-testid="timeline"] li[data-kind="rollback"]').waitFor({ timeout: 10_000 });
+    expect(await weightOfV2()).toBe(0);
+    await page.locator('[data-testid="timeline"] li[data-kind="rollback"], [data-testid="timeline"] li[data-kind="contained"]').first().waitFor({ timeout: 10_000 });
 
     if (await page.locator('button[data-action="resolve"]').count()) {
       await page.locator('button[data-action="resolve"]').click();
       await page.locator('dialog[data-testid="resolve-dialog"] button[data-action="confirm"]').click();
       await page.locator('[data-testid="incident-status"]', { hasText: 'resolved' }).waitFor();
     }
-    const postmortem = page.locator('[data-testid="postmortem"] article.markdown');
-    await postmortem.locator('h1, h2').first().waitFor({ timeout: 10_000 });
-    expect(await postmortem.textContent()).toContain(id);
-    await shot(page, '12-postmortem');
+    if (!(await hasEndpoint('GET', '/api/v1/incidents/INC-none/postmortem'))) {
+      console.warn('[dashboard tests] postmortem step SKIPPED: the server has no GET /api/v1/incidents/{id}/postmortem');
+    } else {
+      const postmortem = page.locator('[data-testid="postmortem"] article.markdown');
+      await postmortem.locator('h1, h2').first().waitFor({ timeout: 10_000 });
+      expect(await postmortem.textContent()).toContain(id);
+      await shot(page, '14-postmortem');
+    }
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -315,7 +372,7 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     const weights = (await stack.api('/api/v1/models')).body.models.find((m: any) => m.name === 'support-bot').weights;
     expect(weights.v3 ?? 0).toBe(0);
     expect(weights[serving]).toBe(100);
-    await shot(page, '13-isolated');
+    await shot(page, '15-isolated');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -52,7 +52,13 @@ function parseHash() {
     if (m) {
       /** @type {Record<string, string>} */
       const params = {};
-      def.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      def.keys.forEach((k, i) => {
+        try {
+          params[k] = decodeURIComponent(m[i + 1]);
+        } catch (_e) {
+          params[k] = m[i + 1]; // a malformed escape: use it as written
+        }
+      });
       return { path, params, query: new URLSearchParams(queryPart ?? ''), def };
     }
   }

@@ -52,7 +52,14 @@ export function timeChart(title, options) {
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: true },
+        x: {
+          time: true,
+          // Markers (onset, detection) stay in view even when the data ends just before them.
+          range: (_u, min, max) => {
+            const at = markers.map((m) => m.at);
+            return [Math.min(min ?? Infinity, ...at), Math.max(max ?? -Infinity, ...at)];
+          },
+        },
         y: {
           range: (_u, min, max) => {
             const top = options.unit === 'pct' ? Math.max(0.05, max ?? 0) : Math.max(1, max ?? 0);

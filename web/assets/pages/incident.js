@@ -123,6 +123,7 @@ export async function mount(root, route, page) {
                   versions: modelInfo?.versions,
                   stableVersion: modelInfo?.model?.stableVersion,
                   reason: `rollback for ${incident.id}`,
+                  incidentId: incident.id,
                   onDone: refreshSoon,
                 }),
             },

@@ -5,7 +5,7 @@ import { api, apiOptional, errorText } from '../api.js';
 import { confirmButton, openRollbackDialog } from '../actions.js';
 import { modelCharts } from '../charts.js';
 import { field, openDialog } from '../dialog.js';
-import { badge, colorMap, fmtMs, fmtNum, fmtPct, h, jsonView, replace, timeEl, weightBar } from '../dom.js';
+import { badge, colorMap, fmtDuration, fmtMs, fmtNum, fmtPct, h, jsonView, replace, timeEl, weightBar } from '../dom.js';
 import { can } from '../session.js';
 
 const deploymentStore = 'failsafe.deployments';
@@ -41,8 +41,9 @@ export async function mount(root, route, page) {
   const deployCard = h('section', { class: 'card', dataset: { testid: 'deployments' } });
   const versionsCard = h('section', { class: 'card' });
   const historyCard = h('section', { class: 'card' });
+  const rollbacksCard = h('section', { class: 'card', dataset: { testid: 'rollbacks' }, hidden: true });
   const chartCard = h('section', { class: 'card' }, h('h2', null, 'Last 5 minutes'));
-  root.append(h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, 'Models'), ' / ', name), head, actions, h('div', { class: 'grid-2' }, routeCard, deployCard), versionsCard, chartCard, historyCard);
+  root.append(h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, 'Models'), ' / ', name), head, actions, h('div', { class: 'grid-2' }, routeCard, deployCard), versionsCard, chartCard, rollbacksCard, historyCard);
 
   /** @type {ReturnType<typeof modelCharts> | null} */
   let charts = null;
@@ -62,11 +63,12 @@ export async function mount(root, route, page) {
   };
 
   async function refresh() {
-    const [detail, history, metrics, deployments] = await Promise.all([
+    const [detail, history, metrics, deployments, rollbacks] = await Promise.all([
       api(path),
       apiOptional(`${path}/route/history?limit=50`).catch(() => undefined),
       apiOptional(`${path}/metrics?window=300`).catch(() => undefined),
       loadDeployments(name),
+      apiOptional(`${path}/rollbacks?limit=10`).catch(() => undefined),
     ]);
     if (!page.alive()) return;
     const model = detail.model;
@@ -162,6 +164,7 @@ export async function mount(root, route, page) {
     );
 
     charts.update(metrics);
+    renderRollbacks(rollbacks?.rollbacks);
 
     const changes = history?.history ?? [];
     replace(
@@ -267,6 +270,40 @@ export async function mount(root, route, page) {
       },
       onClose: (ran) => ran && refreshSoon(),
     });
+  }
+
+  /** @param {any[] | undefined} list */
+  function renderRollbacks(list) {
+    rollbacksCard.hidden = list === undefined;
+    if (!list) return;
+    replace(
+      rollbacksCard,
+      h('h2', null, 'Rollbacks'),
+      list.length === 0
+        ? h('p', { class: 'muted' }, 'This model was never rolled back.')
+        : h(
+            'table',
+            { class: 'table compact' },
+            h('thead', null, h('tr', null, ['Started', 'From → to', 'Status', 'Validation', 'Took', 'By', 'Reason'].map((c) => h('th', null, c)))),
+            h(
+              'tbody',
+              null,
+              list.map((/** @type {any} */ r) =>
+                h(
+                  'tr',
+                  { dataset: { rollback: r.id } },
+                  h('td', null, timeEl(r.startedAt)),
+                  h('td', null, `${r.from ?? '?'} → ${r.to ?? r.requestedTo ?? '—'}`),
+                  h('td', null, badge(r.status)),
+                  h('td', { title: r.validation?.summary }, r.validation?.passed ? badge('passed', 'ok') : badge('failed', 'bad'), r.validation?.kind ? h('span', { class: 'muted small' }, ` ${r.validation.kind}`) : null),
+                  h('td', { class: 'num' }, r.durationMs !== undefined ? fmtDuration(r.durationMs) : '—'),
+                  h('td', null, r.actor),
+                  h('td', null, r.reason ?? '—', r.incidentId ? [' · ', h('a', { href: `#/incidents/${encodeURIComponent(r.incidentId)}` }, r.incidentId)] : null),
+                ),
+              ),
+            ),
+          ),
+    );
   }
 
   /** @param {any[]} deployments */
