@@ -51,6 +51,15 @@ describe('ContainmentService', () => {
     expect((await k.incidents.get(id)).status).toBe('contained');
   });
 
+  it('stops shadow copies to an isolated version', async () => {
+    const k = await createContainmentKit({ route: { v2: 100 } });
+    await k.f.routing.update('bot', { shadow: { version: 'v3', percent: 50 } }, { actor: 'test' });
+    const r = await k.containment.isolate('bot', 'v3', { actor: 'ops' });
+    expect(r.outcome).toBe('marked');
+    expect(k.f.sink.models.get('bot')!.route.shadow).toBeUndefined();
+    expect((await k.f.stores.versions.get('bot', 'v3'))!.state).toBe('faulty');
+  });
+
   it('names unknown models and versions', async () => {
     const k = await createContainmentKit();
     await expect(k.containment.isolate('nope', 'v1', { actor: 'x' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });

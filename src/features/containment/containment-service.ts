@@ -91,6 +91,8 @@ export class ContainmentService {
       const patch: RoutePatch = { versionStates: plan.versionStates };
       if (plan.outcome !== 'marked') patch.weights = plan.weights;
       if (plan.mode !== (route?.mode ?? 'serving')) patch.mode = plan.mode;
+      // A faulty version gets no shadow copies either.
+      if (route?.shadow?.version === version) patch.shadow = null;
       const res = await this.routing.update(model, patch, {
         actor: ctx.actor,
         reason: ctx.reason ? `${ctx.reason} (${plan.summary})` : plan.summary,

@@ -71,6 +71,9 @@ export interface RollbackServiceOptions {
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
+/** A `running` row older than this is a leftover of a dead process, not a rollback in progress. */
+const STALE_RUNNING_MS = 15 * 60_000;
+
 function newRollbackId(now: number): string {
   const d = new Date(now).toISOString();
   return `RB-${d.slice(0, 10).replace(/-/g, '')}-${d.slice(11, 19).replace(/:/g, '')}-${randomBytes(3).toString('hex')}`;
@@ -172,6 +175,10 @@ export class RollbackService {
     Object.assign(progress, { rollbackId: record.id, candidates: record.candidates });
     await this.o.stores.transaction(async (tx) => {
       await this.o.audit.lock(tx);
+      // Another replica may be rolling this model back (the in-process claim only covers this one).
+      // A row left `running` by a replica that died long ago does not block forever.
+      const busy = await tx.rollbacks.list({ model, status: ['running'], since: record.startedAt - STALE_RUNNING_MS, limit: 1 });
+      if (busy.length) throw new FailsafeError('CONFLICT', `a rollback of ${model} is already running (${busy[0]!.id}, ${busy[0]!.phase})`);
       await tx.rollbacks.insert(record);
       await this.o.audit.append(tx, {
         actor: req.actor,
