@@ -57,7 +57,14 @@ export interface ContainmentFeature {
 export function createContainmentFeature(deps: ContainmentFeatureDeps): ContainmentFeature {
   const { loaded, stores, clock, bus, logger } = deps;
   const config = loaded.config;
-  const policy = (model: string) => modelPolicy(config, model);
+  // The configuration is fixed for the life of the process: one policy object per model, so the
+  // gateway hooks (fallback, onAnswer, breakers) pay a Map lookup, not a config walk.
+  const policies = new Map<string, ReturnType<typeof modelPolicy>>();
+  const policy = (model: string) => {
+    let p = policies.get(model);
+    if (!p) policies.set(model, (p = modelPolicy(config, model)));
+    return p;
+  };
   const onError = (err: unknown, context: string) => logger?.error({ err, context }, 'containment failed');
 
   const containment = new ContainmentService({ stores, routing: deps.routing, clock, incidents: deps.incidents, onError });

@@ -33,7 +33,8 @@ export interface FallbackStats {
 }
 
 export class FallbackService {
-  private readonly caches = new Map<string, AnswerCache>();
+  /** null: the model has no answer cache (remembered, so onAnswer costs one lookup). */
+  private readonly caches = new Map<string, AnswerCache | null>();
   private readonly served = { cache: 0, model: 0, static: 0 };
   private none = 0;
   private modelErrors = 0;
@@ -73,18 +74,22 @@ export class FallbackService {
 
   stats(): FallbackStats {
     const caches: Record<string, AnswerCacheStats> = {};
-    for (const [model, c] of this.caches) caches[model] = c.snapshot();
+    for (const [model, c] of this.caches) if (c) caches[model] = c.snapshot();
     return { served: { ...this.served }, none: this.none, modelErrors: this.modelErrors, caches };
   }
 
   private cacheFor(model: string): AnswerCache | undefined {
     const existing = this.caches.get(model);
-    if (existing) return existing;
+    if (existing !== undefined) return existing ?? undefined;
     const cfg = this.options.policyFor(model)?.cache;
-    if (!cfg) return undefined;
-    const cache = new AnswerCache(cfg.maxEntries, cfg.ttlSeconds * 1000);
+    const cache = cfg ? new AnswerCache(cfg.maxEntries, cfg.ttlSeconds * 1000) : null;
     this.caches.set(model, cache);
-    return cache;
+    return cache ?? undefined;
+  }
+
+  /** Forgets per-model caches (after a configuration change in tests). */
+  resetCaches(): void {
+    this.caches.clear();
   }
 
   private fromCache(ctx: FallbackContext, policy: FallbacksConfig): FallbackAnswer | undefined {

@@ -41,6 +41,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   breakers.reset();
+  fallbacks.resetCaches();
   for (const s of [stable, bad, small]) {
     s.setFaults({});
     s.resetStats();
