@@ -169,6 +169,20 @@ describe('bad deploy → contain → validated rollback, under load', () => {
     expect(list).toHaveLength(1); // refused requests write nothing
   });
 
+  it('lets requests in flight finish on the version they started on while the route switches', async () => {
+    const s = (stack = await startRollbackStack({ route: { v3: 100 } }));
+    s.sims.v3.setFaults({ latencyMs: 600 });
+    const inflight = fetch(`${s.fs.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(7)) });
+    await sleep(100);
+    const res = await s.api('POST', '/api/v1/models/support-bot/rollback', { reason: 'switch while a request is in flight' });
+    expect(res.body.rollback).toMatchObject({ status: 'succeeded', from: 'v3', to: 'v2' });
+    const answer = await inflight;
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-failsafe-version')).toBe('v3');
+    const next = await fetch(`${s.fs.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(8)) });
+    expect(next.headers.get('x-failsafe-version')).toBe('v2');
+  });
+
   it('opens the incident from real detection (the monitoring runner) when the composition root has one', async (t) => {
     const s = (stack = await startRollbackStack());
     if (!Object.keys(s.fs.ctx.services).some((k) => /monitor/i.test(k))) {
