@@ -64,6 +64,15 @@ describe('failsafe rollback / isolate / approve', () => {
     const iso = await cli(['isolate', 'support-bot', 'v1', '--reason', 'cli isolate']);
     expect(iso.code).toBe(0);
     expect(iso.out).toMatch(/all traffic on the last known stable version v2\nsupport-bot: v3:0 v2:100 v1:0 \(serving/);
+    const paused = await cli(['pause', 'support-bot', '--fallback', '--reason', 'maintenance']);
+    expect(paused).toMatchObject({ code: 0, out: 'support-bot: fallback\n' });
+    const chat = await fetch(`${s.fs.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'support-bot', messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(chat.status).toBe(503); // no fallbacks configured for this model
+    expect((await chat.json()).error.code).toBe('fallback_unavailable');
+    expect(await cli(['resume', 'support-bot'])).toMatchObject({ code: 0, out: 'support-bot: serving\n' });
+    const badIncident = await s.api('POST', '/api/v1/models/support-bot/versions/v2/isolate', { incidentId: 'INC-nope' });
+    expect(badIncident.status).toBe(404);
+    expect((await s.api('GET', '/api/v1/models/support-bot/route')).body.route.weights.v2).toBe(100);
     const breakers = await cli(['--json', 'breakers']);
     expect(breakers.code).toBe(0);
     expect(JSON.parse(breakers.out)).toHaveProperty('breakers');
