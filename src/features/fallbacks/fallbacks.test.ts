@@ -136,6 +136,22 @@ describe('fallbacks in the gateway', () => {
   });
 });
 
+describe('fallback on a validator verdict', () => {
+  it('answers from the fallbacks when an output validator says `fallback`', async () => {
+    policies.bot = { static: 'A safe answer.' };
+    bot();
+    gw.gateway.setHooks({ validateOutput: () => ({ results: [{ validator: 'pii', passed: false, action: 'fallback', message: 'email' }], action: 'fallback' }) });
+    try {
+      const res = await ask('bot', 'tell me a secret');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-failsafe-fallback')).toBe('static');
+      expect((await res.json()).choices[0].message.content).toBe('A safe answer.');
+    } finally {
+      gw.gateway.setHooks({ validateOutput: undefined });
+    }
+  });
+});
+
 describe('circuit breaker', () => {
   it('opens after consecutive failures, skips the version (retry on stable), probes half-open, closes', async () => {
     policies.bot = undefined;
