@@ -27,7 +27,11 @@ export async function mount(root, route, page) {
   const chartsCard = h('section', { class: 'card', dataset: { testid: 'evidence-charts' } }, h('h2', null, 'Around the onset'));
   const evidence = h('section', { class: 'card' });
   const rca = h('section', { class: 'card', dataset: { testid: 'rca' } }, h('h2', null, 'Root-cause hypotheses'), h('p', { class: 'muted' }, 'Loading…'));
-  const checklist = h('section', { class: 'card', dataset: { testid: 'checklist' } });
+  const checklistBody = h('div');
+  const compliance = h('details', { class: 'compliance', hidden: true, ontoggle: () => void loadCompliance() }, h('summary', null, 'Compliance report'), h('div', { class: 'markdown' }, 'Loading…'));
+  const checklist = h('section', { class: 'card', dataset: { testid: 'checklist' } }, checklistBody, compliance);
+  /** Last rendered content of the sections that hold <details>: re-rendered only on change, so they stay open. */
+  const rendered = { checklist: '', timeline: '', evidence: '', impact: '' };
   const timeline = h('section', { class: 'card', dataset: { testid: 'timeline' } });
   const postmortem = h('section', { class: 'card', dataset: { testid: 'postmortem' } }, h('h2', null, 'Postmortem'), h('p', { class: 'muted' }, 'Loading…'));
   root.append(
@@ -68,8 +72,8 @@ export async function mount(root, route, page) {
     renderTiming();
     renderImpact();
     renderEvidence();
-    renderChecklist();
     renderTimeline();
+    await renderChecklist();
     await renderCharts();
     // The postmortem draft follows the incident's state: fetch it again when that changes.
     const stamp = `${incident.status}|${incident.updatedAt ?? ''}|${(incident.timeline ?? []).length}`;
@@ -207,6 +211,9 @@ export async function mount(root, route, page) {
 
   function renderImpact() {
     const i = incident.impact ?? {};
+    const sig = JSON.stringify([i, incident.sources, incident.rootCause, incident.runbook]);
+    if (sig === rendered.impact) return;
+    rendered.impact = sig;
     replace(
       impact,
       h('h2', null, 'Impact'),
@@ -256,12 +263,16 @@ export async function mount(root, route, page) {
     for (const [key, label] of [['containedAt', 'contained'], ['resolvedAt', 'resolved']]) {
       if (incident[key]) markers.push({ at: new Date(incident[key]).getTime() / 1000, label, color: '#16a34a' });
     }
-    charts.setMarkers(markers);
+    // Only what falls inside the window: a resolution hours later must not stretch the x axis.
+    charts.setMarkers(markers.filter((m) => m.at * 1000 >= from && m.at * 1000 <= Math.max(to, detected) + 1000));
     charts.update(metrics ?? { available: false, reason: 'no metrics endpoint on this server' });
   }
 
   function renderEvidence() {
     const items = incident.evidence ?? [];
+    const sig = JSON.stringify([items, incident.evidenceCount]);
+    if (sig === rendered.evidence) return;
+    rendered.evidence = sig;
     replace(
       evidence,
       h('h2', null, `Evidence${incident.evidenceCount > items.length ? ` (newest ${items.length} of ${incident.evidenceCount})` : ''}`),
@@ -293,42 +304,125 @@ export async function mount(root, route, page) {
     );
   }
 
-  function renderChecklist() {
-    const items = incident.checklist;
+  /** The checklist: part of the incident's detail, or (older servers) its own endpoint. */
+  async function loadChecklist() {
+    if (Array.isArray(incident.checklist)) return { items: incident.checklist, runbook: incident.runbook };
+    const answer = await apiOptional(`${path}/checklist`).catch(() => undefined);
+    return answer ? { items: answer.checklist, runbook: answer.runbook ?? incident.runbook } : { items: undefined, runbook: incident.runbook };
+  }
+
+  async function renderChecklist() {
+    const { items, runbook } = await loadChecklist();
+    if (!page.alive()) return;
+    const rb = runbook ? ` · ${runbook.id ?? ''}${runbook.version !== undefined ? ` v${runbook.version}` : ''}` : '';
+    const done = Array.isArray(items) ? items.filter((c) => c.status === 'done' || c.status === 'skipped').length : 0;
+    const sig = JSON.stringify([items, rb]);
+    if (sig === rendered.checklist) return;
+    rendered.checklist = sig;
+    compliance.hidden = !Array.isArray(items);
     replace(
-      checklist,
-      h('h2', null, `Runbook checklist${incident.runbook ? ` · ${incident.runbook.id} v${incident.runbook.version}` : ''}`),
+      checklistBody,
+      h('div', { class: 'card-head' }, h('h2', null, `Runbook checklist${rb}`), Array.isArray(items) && items.length ? h('span', { class: 'muted small' }, `${done} of ${items.length} steps done`) : null),
       !Array.isArray(items)
         ? h('p', { class: 'muted' }, 'No runbook checklist for this incident.')
         : h(
             'table',
             { class: 'table compact checklist' },
-            h('thead', null, h('tr', null, ['', 'Step', 'Kind', 'Owner', 'Due', 'Completed', 'By', 'Evidence'].map((c) => h('th', null, c)))),
+            h('thead', null, h('tr', null, ['', 'Step', 'Kind', 'Owner', 'Due', 'Completed', 'By', 'Evidence', ''].map((c) => h('th', null, c)))),
             h(
               'tbody',
               null,
               items.map((/** @type {any} */ c) => {
-                const overdue = c.status !== 'done' && c.status !== 'skipped' && c.dueAt && new Date(c.dueAt).getTime() < Date.now();
+                const open = c.status !== 'done' && c.status !== 'skipped';
+                const overdue = c.status === 'overdue' || (open && c.dueAt && new Date(c.dueAt).getTime() < Date.now());
                 return h(
                   'tr',
-                  { class: `check-${c.status}${overdue ? ' overdue' : ''}`, dataset: { step: c.id } },
-                  h('td', { class: 'check-icon', title: c.status }, c.status === 'done' ? '✔' : c.status === 'skipped' ? '–' : c.status === 'failed' ? '✖' : '○'),
-                  h('td', null, c.title, h('div', { class: 'muted small' }, c.id)),
+                  { class: `check-${c.status}${overdue ? ' overdue' : ''}`, dataset: { step: c.id, status: c.status } },
+                  h('td', { class: 'check-icon', title: c.status }, c.status === 'done' ? '✔' : c.status === 'skipped' ? '–' : c.status === 'failed' ? '✖' : overdue ? '!' : '○'),
+                  h('td', null, c.title, h('div', { class: 'muted small' }, [c.section, c.id].filter(Boolean).join(' · ')), c.deviation ? h('div', { class: 'small bad' }, `deviation: ${c.deviation}`) : null, c.skipReason ? h('div', { class: 'small muted' }, `skipped: ${c.skipReason}`) : null),
                   h('td', null, badge(c.kind ?? '—', 'kind')),
-                  h('td', null, c.owner ?? '—'),
+                  h('td', null, ownerText(c.owner)),
                   h('td', { class: overdue ? 'bad' : '' }, timeEl(c.dueAt)),
                   h('td', null, timeEl(c.completedAt)),
                   h('td', null, c.by ?? '—'),
                   h('td', { class: 'small' }, c.evidence === undefined || c.evidence === null ? '—' : jsonView(c.evidence)),
+                  h('td', { class: 'row-actions' }, open && c.kind === 'manual' && can('operator') && can(ownerRole(c.owner)) ? [h('button', { type: 'button', class: 'btn', dataset: { action: 'complete-step' }, onclick: () => openCompleteDialog(c) }, 'Complete…'), h('button', { type: 'button', class: 'btn btn-ghost', dataset: { action: 'skip-step' }, onclick: () => openSkipDialog(c) }, 'Skip…')] : null),
                 );
               }),
             ),
           ),
     );
+    if (compliance.open) void loadCompliance();
+  }
+
+  async function loadCompliance() {
+    if (!(/** @type {HTMLDetailsElement} */ (compliance).open)) return;
+    const box = /** @type {HTMLElement} */ (compliance.querySelector('.markdown'));
+    try {
+      const md = await api(`${path}/compliance`, { accept: 'text/markdown' });
+      box.innerHTML = renderMarkdown(typeof md === 'string' ? md : JSON.stringify(md, null, 2)); // safe: escapes first
+    } catch (err) {
+      replace(box, h('p', { class: 'error-text' }, errorText(err)));
+    }
+  }
+
+  /** @param {any} step */
+  function openCompleteDialog(step) {
+    const requires = /** @type {string[]} */ (step.requires ?? []);
+    const note = /** @type {HTMLTextAreaElement} */ (h('textarea', { name: 'note', rows: 3, placeholder: 'what was done' }));
+    const link = /** @type {HTMLInputElement} */ (h('input', { name: 'link', type: 'url', placeholder: 'https://…' }));
+    const answer = /** @type {HTMLSelectElement} */ (h('select', { name: 'answer' }, h('option', { value: '' }, '—'), h('option', { value: 'yes' }, 'yes'), h('option', { value: 'no' }, 'no')));
+    const deviation = /** @type {HTMLInputElement} */ (h('input', { name: 'deviation', type: 'text', placeholder: 'only if you did it differently from the runbook' }));
+    const wants = (/** @type {string} */ k) => requires.length === 0 || requires.includes(k);
+    openDialog({
+      title: `Complete: ${step.title}`,
+      confirmLabel: 'Mark done',
+      testId: 'complete-step-dialog',
+      body: [
+        requires.length ? h('p', { class: 'muted small' }, `Evidence needed (any one): ${requires.join(', ')}`) : null,
+        wants('note') ? field('Note', note) : null,
+        wants('link') ? field('Link', link) : null,
+        wants('yes_no') ? field('Answer', answer) : null,
+        field('Deviation', deviation),
+      ],
+      async onConfirm() {
+        /** @type {Record<string, string>} */
+        const evidence = {};
+        if (note.value.trim()) evidence.note = note.value.trim();
+        if (link.value.trim()) evidence.link = link.value.trim();
+        if (answer.value) evidence.answer = answer.value;
+        /** @type {Record<string, any>} */
+        const body = {};
+        if (Object.keys(evidence).length) body.evidence = evidence;
+        if (deviation.value.trim()) body.deviation = deviation.value.trim();
+        await api(`${path}/checklist/${encodeURIComponent(step.id)}/complete`, { method: 'POST', body });
+        return null;
+      },
+      onClose: (ran) => ran && refreshSoon(),
+    });
+  }
+
+  /** @param {any} step */
+  function openSkipDialog(step) {
+    const reason = /** @type {HTMLInputElement} */ (h('input', { name: 'reason', type: 'text', placeholder: 'why this step is not needed' }));
+    openDialog({
+      title: `Skip: ${step.title}`,
+      confirmLabel: 'Skip step',
+      testId: 'skip-step-dialog',
+      body: field('Reason', reason),
+      async onConfirm() {
+        await api(`${path}/checklist/${encodeURIComponent(step.id)}/skip`, { method: 'POST', body: { reason: reason.value } });
+        return null;
+      },
+      onClose: (ran) => ran && refreshSoon(),
+    });
   }
 
   function renderTimeline() {
     const events = incident.timeline ?? [];
+    const sig = `${events.length}|${events[events.length - 1]?.id ?? ''}`;
+    if (sig === rendered.timeline) return;
+    rendered.timeline = sig;
     replace(
       timeline,
       h('h2', null, 'Timeline'),
@@ -411,4 +505,17 @@ function num(v) {
   if (typeof v !== 'number') return String(v);
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) < 0.001 ? v.toExponential(2) : String(Math.round(v * 10000) / 10000);
+}
+
+/** @param {any} owner `{role, audience}` or a plain name */
+function ownerText(owner) {
+  if (!owner) return '—';
+  if (typeof owner !== 'object') return String(owner);
+  return [owner.role, owner.audience].filter(Boolean).join(' · ') || '—';
+}
+
+/** The role a step's owner needs (operator when the runbook does not say). @param {any} owner @returns {'viewer' | 'operator' | 'admin'} */
+function ownerRole(owner) {
+  const r = typeof owner === 'object' ? owner?.role : owner;
+  return r === 'admin' || r === 'viewer' ? r : 'operator';
 }

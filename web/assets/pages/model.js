@@ -135,7 +135,7 @@ export async function mount(root, route, page) {
                   h('td', { class: 'num' }, fmtNum(rec?.rps, 1)),
                   h('td', { class: 'num' }, fmtPct(rec?.errorRate)),
                   h('td', { class: 'num' }, fmtMs(rec?.p95)),
-                  h('td', { class: 'small mono', title: v.upstream?.url }, `${v.upstream?.model ?? ''} ${v.upstream?.url ?? ''}`.trim()),
+                  h('td', { class: 'small mono upstream', title: v.upstream?.url }, `${v.upstream?.model ?? ''} ${v.upstream?.url ?? ''}`.trim()),
                   h('td', null, timeEl(v.createdAt)),
                   h('td', null, timeEl(v.liveSince)),
                   h('td', null, timeEl(v.stableSince)),
