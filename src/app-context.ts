@@ -19,6 +19,7 @@ import type { ContainmentService } from './features/containment/containment-serv
 import type { RollbackService } from './features/rollback/rollback-service.ts';
 import type { PlaybookRunner } from './features/playbooks/playbook-runner.ts';
 import type { FallbackService } from './features/fallbacks/fallback-service.ts';
+import type { RunbookService } from './features/runbooks/runbook-service.ts';
 
 export interface Services {
   incidents: IncidentService;
@@ -35,6 +36,8 @@ export interface Services {
   rollback?: RollbackService;
   playbooks?: PlaybookRunner;
   fallbacks?: FallbackService;
+  /** Optional (src/features/runbooks): runbook versions, incident checklists, compliance reports. */
+  runbooks?: RunbookService;
 }
 
 export interface AppContext {

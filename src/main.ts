@@ -23,6 +23,7 @@ import { severityRulesFrom } from './features/incidents/severity-config.ts';
 import { Notifier } from './features/notifications/notifier.ts';
 import { createRcaFeature } from './features/rca/rca-feature.ts';
 import { createRouteSync } from './features/routing/route-sync.ts';
+import { createRunbookFeature } from './features/runbooks/runbook-feature.ts';
 
 export interface StartOptions {
   /** Path of failsafe.yaml; when absent and `config` is not given, `failsafe.yaml` if it exists. */
@@ -118,6 +119,19 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   closers.push(notifier.start());
   // Let queued notifications finish (bounded) before storage closes: their outcomes go on timelines.
   closers.push(() => notifier.close());
+  // Runbooks: every incident follows SOP-001 (runbooks/*.yaml, versioned) as a checklist whose
+  // automatic steps complete from timeline events; overdue steps escalate through the notifier.
+  const runbookFeature = await createRunbookFeature({
+    stores,
+    clock,
+    bus,
+    audit,
+    incidents,
+    notifier,
+    tickIntervalMs: options.background === false ? undefined : 15_000,
+    onError: (err, what) => logger.error({ err, what }, 'runbook handling failed'),
+  });
+  closers.push(() => runbookFeature.close());
   // RCA: on demand (GET /incidents/{id}/rca) and by itself 10 s after an incident opens (traces are flushed in batches).
   const rcaFeature = createRcaFeature({
     stores,
@@ -155,10 +169,10 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     requireRole: makeRequireRole(apiKeys),
-    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services },
+    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks },
   };
 
-  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins];
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins];
   // The dashboard's charts read the gateway's metric windows.
   const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
   const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;

@@ -6,11 +6,12 @@ import { exitCodeFor, exitCodes } from './output.ts';
 import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
+import { registerRunbookCommands } from './commands/runbooks.ts';
 import { registerRollbackCommands } from './commands/rollback.ts';
 import { registerServeCommands } from './commands/serve.ts';
 
 /** Command modules; each area adds its own. */
-export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands, registerRollbackCommands];
+export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands, registerRollbackCommands, registerRunbookCommands];
 
 export function buildProgram(io: CliEnv): Command {
   const program = new Command('failsafe')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { enc } from '../api-client.ts';
 import { cliContext, type CliEnv } from '../context.ts';
 import { table } from '../output.ts';
+import { checklistTable } from './runbooks.ts';
 
 const shortTime = (iso: string | null | undefined): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
 
@@ -28,7 +29,7 @@ function describeIncident(i: any): string {
   const impact = Object.entries(i.impact ?? {}).map(([k, v]) => `${k}=${v}`);
   if (impact.length) lines.push(`impact        ${impact.join(' ')}`);
   if (Array.isArray(i.checklist) && i.checklist.length) {
-    lines.push('', 'Checklist:', table(i.checklist, ['id', 'title', 'status', 'owner', 'dueAt', 'completedAt']));
+    lines.push('', 'Checklist:', checklistTable(i.checklist));
   }
   if (Array.isArray(i.timeline)) {
     lines.push(

@@ -189,6 +189,7 @@ export function closeDeclined(input: Checklist, ctx: { reason?: string; actor: s
       status: 'skipped',
       skipReason: `incident declined as a false alarm${ctx.reason ? `: ${ctx.reason}` : ''}`,
       skippedBy: ctx.actor,
+      by: ctx.actor,
       completedAt: ctx.now,
     };
     skipped.push(step.id);
@@ -286,7 +287,7 @@ export function skipByHand(input: Checklist, c: { stepId: string; actor: string;
   const state = requireOpen(checklist, step);
   const reason = c.reason.trim();
   if (!reason) throw new FailsafeError('VALIDATION_FAILED', 'reason: say why this step is not needed');
-  const next: StepState = { ...state, status: 'skipped', skipReason: reason, skippedBy: c.actor, completedAt: c.at };
+  const next: StepState = { ...state, status: 'skipped', skipReason: reason, skippedBy: c.actor, by: c.actor, completedAt: c.at };
   checklist.states[step.id] = next;
   checklist.updatedAt = c.at;
   return { checklist, step, state: next };
