@@ -37,7 +37,7 @@ export interface ActionBinding {
 const data = (e: TimelineEvent): Record<string, unknown> => (e.data && typeof e.data === 'object' ? (e.data as Record<string, unknown>) : {});
 
 /** Notifications about the runbook itself or a failed automation are not "stakeholders were told". */
-const NOT_STAKEHOLDER_NEWS = new Set(['reminder', 'escalation', 'test']);
+const NOT_STAKEHOLDER_NEWS = new Set(['reminder', 'escalation', 'approval', 'test']);
 
 const rollbackLanded = (e: TimelineEvent): boolean => {
   const d = data(e);
