@@ -2,6 +2,7 @@
 // time (like SQLite's single writer) and roll back their own writes when fn throws.
 import { MemoryApiKeyStore } from './auth/memory-api-key-store.ts';
 import { MemoryAuditStore } from './audit/memory-audit-store.ts';
+import { MemoryDeploymentStore, MemoryExperimentStore } from './deployments/memory-deployment-store.ts';
 import { MemoryFeedbackStore } from './feedback/memory-feedback-store.ts';
 import { MemoryIncidentStore } from './incidents/memory-incident-store.ts';
 import { UndoJournal, type UndoLog } from './memory-undo.ts';
@@ -24,6 +25,8 @@ interface MemoryParts {
   rollbacks: MemoryRollbackStore;
   playbookActions: MemoryPlaybookActionStore;
   runbooks: MemoryRunbookStore;
+  deployments: MemoryDeploymentStore;
+  experiments: MemoryExperimentStore;
 }
 
 const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
@@ -38,6 +41,8 @@ const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
   rollbacks: parts.rollbacks.bound(undo),
   playbookActions: parts.playbookActions.bound(undo),
   runbooks: parts.runbooks.bound(undo),
+  deployments: parts.deployments.bound(undo),
+  experiments: parts.experiments.bound(undo),
 });
 
 export function createMemoryStores(): Stores {
@@ -55,6 +60,8 @@ export function createMemoryStores(): Stores {
     rollbacks: new MemoryRollbackStore(),
     playbookActions: new MemoryPlaybookActionStore(),
     runbooks: new MemoryRunbookStore(),
+    deployments: new MemoryDeploymentStore(),
+    experiments: new MemoryExperimentStore(),
   };
 
   let queue: Promise<unknown> = Promise.resolve();

@@ -2,6 +2,7 @@
 // transaction, so a change and its audit entry commit together or not at all.
 import type { ApiKeyStore } from './auth/api-key-store.ts';
 import type { AuditStore } from './audit/audit-store.ts';
+import type { DeploymentStore, ExperimentStore } from './deployments/deployment-store.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
 import type { IncidentStore } from './incidents/incident-store.ts';
 import type { PlaybookActionStore } from './playbooks/playbook-action-store.ts';
@@ -23,6 +24,8 @@ export interface Stores {
   rollbacks: RollbackStore;
   playbookActions: PlaybookActionStore;
   runbooks: RunbookStore;
+  deployments: DeploymentStore;
+  experiments: ExperimentStore;
   /** Runs fn in one transaction. Nested calls join the outer transaction. */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
 }

@@ -7,6 +7,7 @@ import type { StorageHandle } from './database.ts';
 import type { Database } from './schema.ts';
 import { KyselyApiKeyStore } from './stores/kysely-api-key-store.ts';
 import { KyselyAuditStore } from './stores/kysely-audit-store.ts';
+import { KyselyDeploymentStore, KyselyExperimentStore } from './stores/kysely-deployment-store.ts';
 import { KyselyFeedbackStore } from './stores/kysely-feedback-store.ts';
 import { KyselyIncidentStore } from './stores/kysely-incident-store.ts';
 import { KyselyModelStore, KyselyVersionStore } from './stores/kysely-registry-store.ts';
@@ -29,6 +30,8 @@ function buildStores(ctx: StoreContext, transaction: Stores['transaction']): Sto
     rollbacks: new KyselyRollbackStore(ctx),
     playbookActions: new KyselyPlaybookActionStore(ctx),
     runbooks: new KyselyRunbookStore(ctx),
+    deployments: new KyselyDeploymentStore(ctx),
+    experiments: new KyselyExperimentStore(ctx),
     transaction,
   };
 }

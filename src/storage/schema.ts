@@ -208,6 +208,32 @@ export interface RunbookChecklistsTable {
   record: string; // JSON Checklist
 }
 
+export interface DeploymentsTable {
+  id: string;
+  model: string;
+  version: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+  record: string; // JSON DeploymentRecord
+}
+
+export interface DeploymentAnalysesTable {
+  deployment_id: string;
+  seq: number;
+  at: number;
+  decision: string;
+  record: string; // JSON DeploymentAnalysisRecord
+}
+
+export interface ExperimentsTable {
+  id: string;
+  model: string;
+  status: string;
+  started_at: number;
+  record: string; // JSON ExperimentRecord
+}
+
 /** Every table. Feature migrations add theirs here. */
 export interface Database {
   models: ModelsTable;
@@ -225,4 +251,7 @@ export interface Database {
   playbook_actions: PlaybookActionsTable;
   runbooks: RunbooksTable;
   runbook_checklists: RunbookChecklistsTable;
+  deployments: DeploymentsTable;
+  deployment_analyses: DeploymentAnalysesTable;
+  experiments: ExperimentsTable;
 }

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storageTargets } from '../../test/helpers/storage.ts';
 import { auditStoreContract } from '../features/audit/audit-store.contract.ts';
+import { deploymentStoreContract } from '../features/deployments/deployment-store.contract.ts';
 import { apiKeyStoreContract } from '../features/auth/api-key-store.contract.ts';
 import { feedbackStoreContract } from '../features/feedback/feedback-store.contract.ts';
 import { incidentStoreContract } from '../features/incidents/incident-store.contract.ts';
@@ -28,6 +29,7 @@ const contracts: [string, (getStores: () => Stores) => void][] = [
   ['incidents', incidentStoreContract],
   ['rollbacks', rollbackStoreContract],
   ['runbooks', runbookStoreContract],
+  ['deployments', deploymentStoreContract],
   ['transactions', storesTransactionContract],
 ];
 
@@ -40,7 +42,7 @@ interface Target {
 }
 
 /** The tables the contracts write, children before parents. */
-const contractTables = ['runbook_checklists', 'runbooks', 'rollbacks', 'playbook_actions', 'incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
+const contractTables = ['deployment_analyses', 'deployments', 'experiments', 'runbook_checklists', 'runbooks', 'rollbacks', 'playbook_actions', 'incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
 
 async function emptyTables(handle: StorageHandle): Promise<void> {
   for (const table of contractTables) await handle.db.deleteFrom(table).execute();

@@ -6,6 +6,7 @@ import * as incidents from './002-incidents.ts';
 import * as tracesStartedIndex from './002-traces-started-index.ts';
 import * as runbooks from './003-runbooks.ts';
 import * as rollbacks from './004-rollbacks.ts';
+import * as deployments from './005-deployments.ts';
 
 export interface MigrationModule {
   up(db: Kysely<any>, caps: Capabilities): Promise<void>;
@@ -18,4 +19,5 @@ export const migrations: Record<string, MigrationModule> = {
   '002-traces-started-index': tracesStartedIndex,
   '003-runbooks': runbooks,
   '004-rollbacks': rollbacks,
+  '005-deployments': deployments,
 };
