@@ -15,6 +15,7 @@ import type { RegistryService } from './features/registry/registry-service.ts';
 import type { RoutingService } from './features/routing/routing-service.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 import type { RcaService } from './features/rca/rca-service.ts';
+import type { MonitorRunner } from './features/monitoring/monitor-runner.ts';
 import type { ContainmentService } from './features/containment/containment-service.ts';
 import type { RollbackService } from './features/rollback/rollback-service.ts';
 import type { PlaybookRunner } from './features/playbooks/playbook-runner.ts';
@@ -38,6 +39,8 @@ export interface Services {
   fallbacks?: FallbackService;
   /** Optional (src/features/runbooks): runbook versions, incident checklists, compliance reports. */
   runbooks?: RunbookService;
+  /** Optional (src/features/monitoring): the monitor runner — latest findings, applyTuning, replay. */
+  monitors?: MonitorRunner;
 }
 
 export interface AppContext {

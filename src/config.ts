@@ -9,6 +9,7 @@ import { FailsafeError } from './core/errors.ts';
 import { alertsConfigSchema } from './features/alerts/alerts-config.ts';
 import { containmentConfigSchema, modelContainmentShape } from './features/containment/containment-config.ts';
 import { severityConfigSchema } from './features/incidents/severity-config.ts';
+import { modelMonitorsConfigSchema, monitorsConfigSchema } from './features/monitoring/monitor-config.ts';
 import { notificationsConfigSchema } from './features/notifications/notifications-config.ts';
 import { stagingConfigSchema } from './features/staging/staging-config.ts';
 import { validatorsConfigSchema } from './features/validators/validator-config.ts';
@@ -61,6 +62,8 @@ export const modelConfigSchema = z
     staging: stagingConfigSchema.optional(),
     /** soakSeconds, circuitBreaker, playbook, rollback, fallbacks: see src/features/containment/containment-config.ts. */
     ...modelContainmentShape,
+    /** Per-monitor overrides of the global `monitors:` defaults, see src/features/monitoring/monitor-config.ts. */
+    monitors: modelMonitorsConfigSchema.optional(),
   })
   .superRefine((m, ctx) => {
     const names = new Set<string>();
@@ -110,6 +113,8 @@ export const configSchema = z
     traces: tracesSchema.prefault({}),
     models: z.array(modelConfigSchema).default([]),
     severity: severityConfigSchema.prefault({}),
+    /** Monitors: the runner's knobs and every monitor's defaults (src/features/monitoring/monitor-config.ts). */
+    monitors: monitorsConfigSchema.prefault({}),
     alerts: alertsConfigSchema.prefault({}),
     notifications: notificationsConfigSchema.prefault({}),
     /** Defaults for every model's containment, playbook, rollback, fallbacks and soak. */

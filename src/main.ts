@@ -22,6 +22,7 @@ import { alertRoutes } from './features/alerts/alert-routes.ts';
 import { severityRulesFrom } from './features/incidents/severity-config.ts';
 import { Notifier } from './features/notifications/notifier.ts';
 import { createRcaFeature } from './features/rca/rca-feature.ts';
+import { createMonitoringFeature } from './features/monitoring/monitoring-feature.ts';
 import { createRouteSync } from './features/routing/route-sync.ts';
 import { createRunbookFeature } from './features/runbooks/runbook-feature.ts';
 
@@ -89,10 +90,12 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     sink: gateway.routeTable,
     recentRequests: (id) => gateway.telemetry.lookupRecent(id),
     onFeedback: (f) => {
-      // Label correctness needs the prediction the client got, which lives on the trace.
+      // Label correctness needs the prediction the client got: remembered for recent requests
+      // (a label sent right after the answer, before its trace is written), else on the trace.
       void (async () => {
-        const trace = f.label === undefined ? undefined : await stores.traces.get(f.requestId);
-        gateway.telemetry.recordFeedback({ ...f, prediction: trace?.prediction ?? trace?.output });
+        const recent = f.label === undefined ? undefined : gateway.telemetry.lookupRecent(f.requestId)?.prediction;
+        const trace = f.label === undefined || recent !== undefined ? undefined : await stores.traces.get(f.requestId);
+        gateway.telemetry.recordFeedback({ ...f, prediction: recent ?? trace?.prediction ?? trace?.output });
       })().catch(onError('feedback accounting failed'));
     },
     onError: onError('control plane side effect failed'),
@@ -160,6 +163,23 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   });
   await containmentFeature.start();
   closers.push(() => containmentFeature.close());
+  // Monitors: every live version's signals every second over the gateway's metric windows; breaches
+  // open incidents (severity, onset, impact). One replica runs them (PostgreSQL advisory lock).
+  const monitoringFeature = createMonitoringFeature({
+    config,
+    storage,
+    stores,
+    windows: gateway.telemetry.windows,
+    serving: (model) => routing.serving(model),
+    incidents,
+    audit,
+    bus,
+    clock,
+    onError: (err, what) => logger.error({ err, what }, 'monitoring failed'),
+    onLeaderChange: (leader) => logger.info({ leader }, leader ? 'this replica runs the monitors' : 'another replica runs the monitors'),
+  });
+  await monitoringFeature.start({ loop: options.background !== false });
+  closers.push(() => monitoringFeature.close());
 
   const ctx: AppContext = {
     loaded,
@@ -169,10 +189,10 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     requireRole: makeRequireRole(apiKeys),
-    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks },
+    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks, monitors: monitoringFeature.runner },
   };
 
-  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins];
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins, ...monitoringFeature.adminPlugins];
   // The dashboard's charts read the gateway's metric windows.
   const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
   const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;

@@ -197,6 +197,8 @@ export interface Evidence {
   observed?: number;
   baseline?: number;
   detail?: string;
+  /** Size of the fault that the severity was computed from (unit per family: see core/detectors/severity.ts). */
+  magnitude?: number;
 }
 
 export interface Finding {

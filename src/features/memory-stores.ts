@@ -6,6 +6,7 @@ import { MemoryDeploymentStore, MemoryExperimentStore } from './deployments/memo
 import { MemoryFeedbackStore } from './feedback/memory-feedback-store.ts';
 import { MemoryIncidentStore } from './incidents/memory-incident-store.ts';
 import { UndoJournal, type UndoLog } from './memory-undo.ts';
+import { MemoryMonitorTuningStore } from './monitoring/memory-monitor-tuning-store.ts';
 import { MemoryModelStore, MemoryVersionStore } from './registry/memory-registry-store.ts';
 import { MemoryRouteStore } from './routing/memory-route-store.ts';
 import { MemoryPlaybookActionStore, MemoryRollbackStore } from './rollback/memory-rollback-store.ts';
@@ -27,6 +28,7 @@ interface MemoryParts {
   runbooks: MemoryRunbookStore;
   deployments: MemoryDeploymentStore;
   experiments: MemoryExperimentStore;
+  monitorTuning: MemoryMonitorTuningStore;
 }
 
 const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
@@ -43,6 +45,7 @@ const bind = (parts: MemoryParts, undo: UndoLog): MemoryParts => ({
   runbooks: parts.runbooks.bound(undo),
   deployments: parts.deployments.bound(undo),
   experiments: parts.experiments.bound(undo),
+  monitorTuning: parts.monitorTuning.bound(undo),
 });
 
 export function createMemoryStores(): Stores {
@@ -62,6 +65,7 @@ export function createMemoryStores(): Stores {
     runbooks: new MemoryRunbookStore(),
     deployments: new MemoryDeploymentStore(),
     experiments: new MemoryExperimentStore(),
+    monitorTuning: new MemoryMonitorTuningStore(),
   };
 
   let queue: Promise<unknown> = Promise.resolve();

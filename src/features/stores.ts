@@ -5,6 +5,7 @@ import type { AuditStore } from './audit/audit-store.ts';
 import type { DeploymentStore, ExperimentStore } from './deployments/deployment-store.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
 import type { IncidentStore } from './incidents/incident-store.ts';
+import type { MonitorTuningStore } from './monitoring/monitor-tuning-store.ts';
 import type { PlaybookActionStore } from './playbooks/playbook-action-store.ts';
 import type { RollbackStore } from './rollback/rollback-store.ts';
 import type { ModelStore, VersionStore } from './registry/registry-store.ts';
@@ -26,6 +27,7 @@ export interface Stores {
   runbooks: RunbookStore;
   deployments: DeploymentStore;
   experiments: ExperimentStore;
+  monitorTuning: MonitorTuningStore;
   /** Runs fn in one transaction. Nested calls join the outer transaction. */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
 }

@@ -11,6 +11,7 @@ import { KyselyDeploymentStore, KyselyExperimentStore } from './stores/kysely-de
 import { KyselyFeedbackStore } from './stores/kysely-feedback-store.ts';
 import { KyselyIncidentStore } from './stores/kysely-incident-store.ts';
 import { KyselyModelStore, KyselyVersionStore } from './stores/kysely-registry-store.ts';
+import { KyselyMonitorTuningStore } from './stores/kysely-monitor-tuning-store.ts';
 import { KyselyRouteStore } from './stores/kysely-route-store.ts';
 import { KyselyPlaybookActionStore, KyselyRollbackStore } from './stores/kysely-rollback-store.ts';
 import { KyselyRunbookStore } from './stores/kysely-runbook-store.ts';
@@ -32,6 +33,7 @@ function buildStores(ctx: StoreContext, transaction: Stores['transaction']): Sto
     runbooks: new KyselyRunbookStore(ctx),
     deployments: new KyselyDeploymentStore(ctx),
     experiments: new KyselyExperimentStore(ctx),
+    monitorTuning: new KyselyMonitorTuningStore(ctx),
     transaction,
   };
 }

@@ -208,6 +208,15 @@ export interface RunbookChecklistsTable {
   record: string; // JSON Checklist
 }
 
+export interface MonitorTuningTable {
+  model: string;
+  monitor: string;
+  settings: string; // JSON MonitorSettingsPatch
+  updated_at: number;
+  updated_by: string;
+  reason: string | null;
+}
+
 export interface DeploymentsTable {
   id: string;
   model: string;
@@ -254,4 +263,5 @@ export interface Database {
   deployments: DeploymentsTable;
   deployment_analyses: DeploymentAnalysesTable;
   experiments: ExperimentsTable;
+  monitor_tuning: MonitorTuningTable;
 }

@@ -8,6 +8,7 @@ import { deploymentStoreContract } from '../features/deployments/deployment-stor
 import { apiKeyStoreContract } from '../features/auth/api-key-store.contract.ts';
 import { feedbackStoreContract } from '../features/feedback/feedback-store.contract.ts';
 import { incidentStoreContract } from '../features/incidents/incident-store.contract.ts';
+import { monitorTuningStoreContract } from '../features/monitoring/monitor-tuning-store.contract.ts';
 import { createMemoryStores } from '../features/memory-stores.ts';
 import { registryStoreContract } from '../features/registry/registry-store.contract.ts';
 import { routeStoreContract } from '../features/routing/route-store.contract.ts';
@@ -30,6 +31,7 @@ const contracts: [string, (getStores: () => Stores) => void][] = [
   ['rollbacks', rollbackStoreContract],
   ['runbooks', runbookStoreContract],
   ['deployments', deploymentStoreContract],
+  ['monitor tuning', monitorTuningStoreContract],
   ['transactions', storesTransactionContract],
 ];
 
@@ -42,7 +44,7 @@ interface Target {
 }
 
 /** The tables the contracts write, children before parents. */
-const contractTables = ['deployment_analyses', 'deployments', 'experiments', 'runbook_checklists', 'runbooks', 'rollbacks', 'playbook_actions', 'incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
+const contractTables = ['deployment_analyses', 'deployments', 'experiments', 'monitor_tuning', 'runbook_checklists', 'runbooks', 'rollbacks', 'playbook_actions', 'incident_timeline', 'incidents', 'signed_requests', 'audit_log', 'api_keys', 'feedback', 'traces', 'route_history', 'routes', 'versions', 'models'] as const;
 
 async function emptyTables(handle: StorageHandle): Promise<void> {
   for (const table of contractTables) await handle.db.deleteFrom(table).execute();

@@ -7,6 +7,7 @@ import * as tracesStartedIndex from './002-traces-started-index.ts';
 import * as runbooks from './003-runbooks.ts';
 import * as rollbacks from './004-rollbacks.ts';
 import * as deployments from './005-deployments.ts';
+import * as monitorTuning from './006-monitor-tuning.ts';
 
 export interface MigrationModule {
   up(db: Kysely<any>, caps: Capabilities): Promise<void>;
@@ -20,4 +21,5 @@ export const migrations: Record<string, MigrationModule> = {
   '003-runbooks': runbooks,
   '004-rollbacks': rollbacks,
   '005-deployments': deployments,
+  '006-monitor-tuning': monitorTuning,
 };
