@@ -188,8 +188,7 @@ async function driveTraffic(url: string, stats: TrafficStats, on: () => boolean)
         stats.byVersion[version] = (stats.byVersion[version] ?? 0) + 1;
         const requestId = r.headers['x-request-id'];
         if (r.status === 200 && typeof requestId === 'string' && r.i % 5 === 0) {
-          const helpful = r.body.includes('About "');
-          ratings.push({ requestId, rating: helpful ? 1 : -1 });
+          ratings.push({ requestId, rating: looksHelpful(r.body) ? 1 : -1 });
         }
       },
     });
@@ -201,6 +200,16 @@ async function driveTraffic(url: string, stats: TrafficStats, on: () => boolean)
         fetch(`${url}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) }),
       ),
     );
+  }
+}
+
+/** A user's judgement of an answer: the simulated model's good answers restate the question. */
+function looksHelpful(body: string): boolean {
+  try {
+    const content = JSON.parse(body).choices?.[0]?.message?.content;
+    return typeof content === 'string' && content.startsWith('About "');
+  } catch {
+    return false;
   }
 }
 
