@@ -16,6 +16,7 @@ import type { RoutingService } from './features/routing/routing-service.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 import type { RcaService } from './features/rca/rca-service.ts';
 import type { MonitorRunner } from './features/monitoring/monitor-runner.ts';
+import type { PostmortemService } from './features/review/postmortem-service.ts';
 import type { ContainmentService } from './features/containment/containment-service.ts';
 import type { RollbackService } from './features/rollback/rollback-service.ts';
 import type { PlaybookRunner } from './features/playbooks/playbook-runner.ts';
@@ -39,6 +40,8 @@ export interface Services {
   fallbacks?: FallbackService;
   /** Optional (src/features/runbooks): runbook versions, incident checklists, compliance reports. */
   runbooks?: RunbookService;
+  /** Optional (src/features/review): postmortems and applying their monitor tuning. */
+  review?: PostmortemService;
   /** Optional (src/features/monitoring): the monitor runner — latest findings, applyTuning, replay. */
   monitors?: MonitorRunner;
 }

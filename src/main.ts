@@ -23,6 +23,7 @@ import { severityRulesFrom } from './features/incidents/severity-config.ts';
 import { Notifier } from './features/notifications/notifier.ts';
 import { createRcaFeature } from './features/rca/rca-feature.ts';
 import { createMonitoringFeature } from './features/monitoring/monitoring-feature.ts';
+import { createReviewFeature } from './features/review/review-feature.ts';
 import { createRouteSync } from './features/routing/route-sync.ts';
 import { createRunbookFeature } from './features/runbooks/runbook-feature.ts';
 
@@ -145,6 +146,22 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     onError: (err, what) => logger.error({ err, what }, 'rca failed'),
   });
   closers.push(() => rcaFeature.close());
+  // Post-incident review: postmortems (stored on the timeline; the final one when an incident
+  // resolves), monitor replays and tuning, and the trace explorer. RCA and monitoring are looked up
+  // when a postmortem is made, so the order features are built in does not matter.
+  const reviewFeature = createReviewFeature({
+    stores,
+    clock,
+    bus,
+    incidents,
+    audit,
+    loaded,
+    rca: () => ctx.services.rca,
+    monitoring: () => ctx.services.monitors,
+    writeOnResolve: options.background !== false,
+    onError: (err, what) => logger.error({ err, what }, 'review failed'),
+  });
+  closers.push(() => reviewFeature.close());
   // Containment, fallbacks, circuit breakers, validated rollback, soak and playbooks. Interrupted
   // rollbacks are recovered before the server takes requests.
   const containmentFeature = createContainmentFeature({
@@ -189,10 +206,10 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     requireRole: makeRequireRole(apiKeys),
-    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks, monitors: monitoringFeature.runner },
+    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks, review: reviewFeature.review, monitors: monitoringFeature.runner },
   };
 
-  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins, ...monitoringFeature.adminPlugins];
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins, ...reviewFeature.adminPlugins, ...monitoringFeature.adminPlugins];
   // The dashboard's charts read the gateway's metric windows.
   const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
   const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;

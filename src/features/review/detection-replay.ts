@@ -65,11 +65,19 @@ export interface ReplayDetectionOptions {
   maxCount?: number;
 }
 
-async function countRequests(stores: Pick<Stores, 'traces'>, model: string, version: string, from: EpochMs, to: EpochMs, max: number): Promise<number> {
-  if (to <= from) return 0;
-  const traces = await stores.traces.query({ model, from, to, order: 'asc', limit: max });
-  return traces.filter((t) => armOf(t) === version).length;
+/** Requests of `version` in [from, to) and the span they fall in (a replay over silence judges nothing). */
+async function trafficIn(stores: Pick<Stores, 'traces'>, model: string, version: string, from: EpochMs, to: EpochMs, max: number): Promise<{ requests: number; first?: EpochMs; last?: EpochMs }> {
+  if (to <= from) return { requests: 0 };
+  const traces = (await stores.traces.query({ model, from, to, order: 'asc', limit: max })).filter((t) => armOf(t) === version);
+  return traces.length === 0 ? { requests: 0 } : { requests: traces.length, first: traces[0]!.startedAt, last: traces[traces.length - 1]!.startedAt };
 }
+
+/** A healthy window cut down to the seconds that had traffic (every evaluation costs a detector run). */
+const clip = (w: { kind: 'healthy'; from: EpochMs; to: EpochMs }, t: { first?: EpochMs; last?: EpochMs }) => ({
+  kind: 'healthy' as const,
+  from: Math.max(w.from, Math.floor((t.first ?? w.from) / 1000) * 1000 - 1000),
+  to: Math.min(w.to, Math.floor((t.last ?? w.to) / 1000) * 1000 + 2000),
+});
 
 const judged = (w: ReplayWindowOutcome): number => Math.max(0, w.evaluations - w.insufficientData);
 
@@ -86,11 +94,15 @@ export async function replayDetection(o: ReplayDetectionOptions): Promise<Detect
   const maxCount = o.maxCount ?? 200_000;
 
   const healthy: HealthySpan[] = [];
-  const ownBefore = await countRequests(o.stores, incident.model, version, before.from, before.to, maxCount);
-  if (ownBefore > 0) healthy.push({ description: `${version}'s own traffic in the ${Math.round(healthyMs / 60_000)} min before the onset`, version, from: before.from, to: before.to, requests: ownBefore });
-  const stableRequests = stable ? await countRequests(o.stores, incident.model, stable, stableWindow.from, stableWindow.to, maxCount) : 0;
+  const ownTraffic = await trafficIn(o.stores, incident.model, version, before.from, before.to, maxCount);
+  const ownBefore = ownTraffic.requests;
+  const ownWindow = clip(before, ownTraffic);
+  if (ownBefore > 0) healthy.push({ description: `${version}'s own traffic in the ${Math.round(healthyMs / 60_000)} min before the onset`, version, from: ownWindow.from, to: ownWindow.to, requests: ownBefore });
+  const stableTraffic = stable ? await trafficIn(o.stores, incident.model, stable, stableWindow.from, stableWindow.to, maxCount) : { requests: 0 };
+  const stableRequests = stableTraffic.requests;
+  const stableClipped = clip(stableWindow, stableTraffic);
   if (stable && stableRequests > 0) {
-    healthy.push({ description: `the stable version ${stable}'s traffic from ${Math.round(healthyMs / 60_000)} min before the onset to detection`, version: stable, from: stableWindow.from, to: stableWindow.to, requests: stableRequests });
+    healthy.push({ description: `the stable version ${stable}'s traffic from ${Math.round(healthyMs / 60_000)} min before the onset to detection`, version: stable, from: stableClipped.from, to: stableClipped.to, requests: stableRequests });
   }
 
   const current = monitoring.settingsFor(incident.model, monitor) as Record<string, unknown> | undefined;
@@ -100,11 +112,11 @@ export async function replayDetection(o: ReplayDetectionOptions): Promise<Detect
   const trials: ReplayTrial[] = [];
   for (const spec of specs) {
     const settings = Object.keys(spec.patch).length ? spec.patch : undefined;
-    const own = await monitoring.replay(incident.model, version, ownBefore > 0 ? [incidentWindow, before] : [incidentWindow], settings, monitor);
+    const own = await monitoring.replay(incident.model, version, ownBefore > 0 ? [incidentWindow, ownWindow] : [incidentWindow], settings, monitor);
     truncated ||= own.truncated === true;
     const healthyOutcomes = own.windows.filter((w) => w.kind === 'healthy');
     if (stable && stableRequests > 0) {
-      const other = await monitoring.replay(incident.model, stable, [stableWindow], settings, monitor);
+      const other = await monitoring.replay(incident.model, stable, [stableClipped], settings, monitor);
       truncated ||= other.truncated === true;
       healthyOutcomes.push(...other.windows);
     }

@@ -8,8 +8,9 @@ import type { Duration, ImpactFigures, Postmortem, Section } from './postmortem-
  * renderer does not read them (it HTML-escapes everything itself), so a pipe becomes `¦` and a
  * backtick a quote instead.
  */
-export function mdInline(s: string | null | undefined): string {
-  if (s === null || s === undefined || s === '') return '—';
+export function mdInline(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const s = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return s.replace(/\r?\n/g, ' ').replace(/\|/g, '¦').replace(/`/g, "'");
 }
 

@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import type { LoadedConfig } from '../../config.ts';
 import { FailsafeError } from '../../core/errors.ts';
 import { lastKnownStable } from '../../core/last-stable.ts';
+import { estimateOnset as estimateOnsetPoint } from '../../core/rca/estimate-onset.ts';
+import { armOf, failedValidator, isOperationalFailure } from '../../core/rca/failure-judge.ts';
 import type { Clock, EpochMs, Incident, ModelVersion, TimelineEvent } from '../../core/types.ts';
 import type { AuditInput } from '../audit/audit-service.ts';
 import type { IncidentDetail } from '../incidents/incident-service.ts';
@@ -193,7 +195,7 @@ export class PostmortemService {
     const stable = lastKnownStable(versions, { exclude: incident.version ? [incident.version] : [] });
 
     const rca = await this.rcaData(incident, timeline);
-    const estimatedOnsetAt = incident.onsetAt === undefined ? rca.onsetAt : undefined;
+    const estimatedOnsetAt = incident.onsetAt === undefined ? await this.estimateOnset(incident) : undefined;
     const w = impactWindow(incident, now, estimatedOnsetAt);
     const cap = this.o.maxTraces ?? 200_000;
 
@@ -274,22 +276,35 @@ export class PostmortemService {
   // ------------------------------------------------------------------------------------------
   // RCA
 
-  private async rcaData(incident: Incident, timeline: TimelineEvent[]): Promise<{ data: PostmortemInput['rca']; onsetAt?: EpochMs }> {
+  // RCA's own onset is not used: without a change point it falls back to a default span, and a
+  // postmortem must not turn a default into an MTTD. The onset is estimated below instead.
+  private async rcaData(incident: Incident, timeline: TimelineEvent[]): Promise<{ data: PostmortemInput['rca'] }> {
     const stored = [...timeline].reverse().find((e) => e.kind === 'rca' && Array.isArray((e.data as { hypotheses?: unknown } | undefined)?.hypotheses));
     if (stored) {
-      const d = stored.data as { hypotheses: HypothesisInput[]; onsetAt?: string };
-      return { data: { hypotheses: d.hypotheses, source: `RCA recorded at ${new Date(stored.at).toISOString()}` }, onsetAt: parseIso(d.onsetAt) };
+      const d = stored.data as { hypotheses: HypothesisInput[] };
+      return { data: { hypotheses: d.hypotheses, source: `RCA recorded at ${new Date(stored.at).toISOString()}` } };
     }
     const rca = this.o.rca?.();
     if (!rca) return { data: { unavailable: 'RCA is not enabled on this server and none was recorded' } };
     try {
       const report = await rca.analyzeIncident(incident.id, { record: false });
       const r = report.result;
-      return { data: { hypotheses: r.hypotheses.slice(0, 3).map(hypothesisView), source: 'RCA run for this postmortem (not recorded)' }, onsetAt: r.onset.at };
+      return { data: { hypotheses: r.hypotheses.slice(0, 3).map(hypothesisView), source: 'RCA run for this postmortem (not recorded)' } };
     } catch (err) {
       this.o.onError?.(err, `postmortem ${incident.id}: rca`);
       return { data: { unavailable: `RCA failed: ${(err as Error).message}` } };
     }
+  }
+
+  /**
+   * The onset when the incident has none: the change point of the failure series of the incident's
+   * version (or model) in the 30 minutes before detection, only when the series really changes
+   * there (core/rca estimateOnset's likelihood-ratio threshold); otherwise none.
+   */
+  private async estimateOnset(incident: Incident): Promise<EpochMs | undefined> {
+    const traces = await this.o.stores.traces.query({ model: incident.model, from: incident.detectedAt - 30 * 60_000, to: incident.detectedAt + 1, order: 'asc', limit: 50_000 });
+    const scope = incident.version !== undefined ? traces.filter((t) => armOf(t) === incident.version) : traces;
+    return estimateOnsetPoint(scope.map((t) => ({ at: t.startedAt, failed: isOperationalFailure(t) || failedValidator(t) })))?.at;
   }
 
   // ------------------------------------------------------------------------------------------

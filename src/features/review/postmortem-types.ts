@@ -11,7 +11,9 @@ export interface ChecklistItemInput {
   id: string;
   title: string;
   status: string;
-  owner?: string | null;
+  kind?: string;
+  /** A name, or the runbook's `{role, audience}`. */
+  owner?: string | { role?: string; audience?: string } | null;
   dueAt?: string | number | null;
   completedAt?: string | number | null;
 }

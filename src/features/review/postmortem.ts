@@ -9,6 +9,7 @@ import type { EpochMs, Evidence, Incident, TimelineEvent } from '../../core/type
 import { fallbackEffect, feedbackFacts, impactFigures, onVersion } from './impact.ts';
 import type {
   ActionItem,
+  ChecklistItemInput,
   DetectionSection,
   Duration,
   EarlierDetectionAnswer,
@@ -461,6 +462,12 @@ function fallbacksAnswer(input: PostmortemInput): FallbacksAnswer {
 // ------------------------------------------------------------------------------------------
 // Action items and lessons
 
+function ownerName(owner: ChecklistItemInput['owner']): string {
+  if (typeof owner === 'string' && owner) return owner;
+  if (owner && typeof owner === 'object') return [owner.role, owner.audience && `(${owner.audience})`].filter(Boolean).join(' ') || 'incident commander';
+  return 'incident commander';
+}
+
 const NOTE_ACTION = /^(?:action|todo|ai)\s*:\s*(.+?)(?:\s+@([\w.-]+))?\s*$/i;
 
 function actionItems(
@@ -494,9 +501,10 @@ function actionItems(
   if (parts.resolution.rollback && parts.resolution.rollback.status !== 'succeeded') {
     items.push({ title: `Find out why rollback ${parts.resolution.rollback.id} ${parts.resolution.rollback.status}`, owner: 'platform engineering', status: 'open', source: 'resolution' });
   }
+  // Manual runbook steps still open; automatic ones complete by themselves.
   for (const c of input.checklist ?? []) {
-    if (c.status === 'done' || c.status === 'completed' || c.status === 'skipped') continue;
-    items.push({ title: `Runbook step: ${c.title}`, owner: c.owner ?? 'incident commander', status: 'open', source: `checklist:${c.id}` });
+    if (c.kind === 'automatic' || !(c.status === 'pending' || c.status === 'overdue')) continue;
+    items.push({ title: `Runbook step${c.status === 'overdue' ? ' (overdue)' : ''}: ${c.title}`, owner: ownerName(c.owner), status: 'open', source: `checklist:${c.id}` });
   }
   for (const e of input.timeline) {
     if (e.kind !== 'note') continue;
