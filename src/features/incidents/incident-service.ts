@@ -145,9 +145,17 @@ const describeEvidence = (e: Evidence): string => {
 
 const round = (n: number): string => (Number.isInteger(n) ? String(n) : Number(n.toPrecision(4)).toString());
 
+/** A short headline; the full evidence (test, bounds, windows) stays on the incident and its timeline. */
 export function titleForFinding(f: Finding): string {
-  return `${f.family} breach on ${f.model}@${f.version}: ${f.evidence.detail ?? describeEvidence(f.evidence)}`;
+  const { observed, baseline } = f.evidence;
+  const figures =
+    observed === undefined
+      ? describeEvidence(f.evidence)
+      : `${formatFigure(observed)}${baseline === undefined ? '' : ` vs baseline ${formatFigure(baseline)}`}`;
+  return `${f.family} breach on ${f.model}@${f.version}: ${figures} (${f.monitor})`;
 }
+
+const formatFigure = (x: number): string => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(3))));
 
 /** Serialises work per key inside this process, so concurrent callers do not race into conflicts. */
 class KeyedMutex {
