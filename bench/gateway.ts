@@ -84,7 +84,18 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as { port: number };
+  let cpuMark = process.cpuUsage();
+  let reqMark = 0;
+  const requests = () => gateway.telemetry.recorder.written + gateway.telemetry.recorder.queued + gateway.telemetry.recorder.dropped;
   process.on('message', async (m: { type: string }) => {
+    if (m.type === 'mark') {
+      // CPU time per request since the last mark: the gateway's own cost, whatever the machine does.
+      const c = process.cpuUsage(cpuMark);
+      const n = requests() - reqMark;
+      process.send!({ type: 'mark', requests: n, cpuUsPerRequest: n > 0 ? (c.user + c.system) / n : NaN, cpuSeconds: (c.user + c.system) / 1e6 });
+      cpuMark = process.cpuUsage();
+      reqMark = requests();
+    }
     if (m.type === 'stats') {
       await gateway.telemetry.flush();
       process.send!({
@@ -169,8 +180,18 @@ async function sequentialLatency(directUrl: string, gatewayUrl: string, blocks: 
   return { direct: summary(d), gateway: summary(g) };
 }
 
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
 async function throughput(url: string, model: string, seconds: number) {
-  const autocannon = (await import('autocannon')).default;
+  // autocannon ships no types; only the fields read below are declared.
+  const specifier: string = 'autocannon';
+  const autocannon = ((await import(specifier)) as { default: (o: object) => Promise<AutocannonResult> }).default;
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
@@ -227,32 +248,51 @@ async function main(): Promise<void> {
     if (r > rssMax) rssMax = r;
   }, 200);
   const log = (s: string) => process.stdout.write(`${s}\n`);
+  const ask = <T>(type: string): Promise<T> =>
+    new Promise((resolve) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== type) return;
+        gateway.child.off('message', on);
+        resolve(m as T);
+      };
+      gateway.child.on('message', on);
+      gateway.child.send({ type });
+    });
+  type Mark = { requests: number; cpuUsPerRequest: number; cpuSeconds: number };
+  const cpu: Record<string, Mark> = {};
+  const measured = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    await ask<Mark>('mark');
+    const r = await fn();
+    const m = await ask<Mark>('mark');
+    cpu[name] = cpu[name] ? { requests: cpu[name].requests + m.requests, cpuSeconds: cpu[name].cpuSeconds + m.cpuSeconds, cpuUsPerRequest: NaN } : m;
+    cpu[name].cpuUsPerRequest = (cpu[name].cpuSeconds * 1e6) / cpu[name].requests;
+    return r;
+  };
   log(`upstream ${upstream.url}  gateway ${gateway.url} (pid ${gwPid})  cores ${(await import('node:os')).cpus().length}`);
 
+  const skip = (part: string) => args.has(`--skip-${part}`);
+  const none = { p50: NaN, p99: NaN, mean: NaN, n: 0 };
   log('(a) sequential latency, one connection, alternating blocks ...');
-  const seq = await sequentialLatency(upstream.url, gateway.url, quick ? 6 : 20, 1000);
+  const seq = skip('a') ? { direct: none, gateway: none } : await measured('a', () => sequentialLatency(upstream.url, gateway.url, quick ? 6 : 20, 1000));
 
   const tSeconds = quick ? 3 : 8;
   log(`(b) throughput, 50 connections, ${tSeconds} s per run, alternating ...`);
-  const tpDirect1 = await throughput(upstream.url, 'sim-chat', tSeconds);
-  const tpGw1 = await throughput(gateway.url, 'support-bot', tSeconds);
-  const tpDirect2 = quick ? tpDirect1 : await throughput(upstream.url, 'sim-chat', tSeconds);
-  const tpGw2 = quick ? tpGw1 : await throughput(gateway.url, 'support-bot', tSeconds);
+  const noTp = { rps: NaN, total: 0, errors: 0, non2xx: 0, p99: NaN };
+  const tpDirect1 = skip('b') ? noTp : await throughput(upstream.url, 'sim-chat', tSeconds);
+  const tpGw1 = skip('b') ? noTp : await measured('b', () => throughput(gateway.url, 'support-bot', tSeconds));
+  const tpDirect2 = quick || skip('b') ? tpDirect1 : await throughput(upstream.url, 'sim-chat', tSeconds);
+  const tpGw2 = quick || skip('b') ? tpGw1 : await measured('b', () => throughput(gateway.url, 'support-bot', tSeconds));
 
   const pSeconds = quick ? 4 : 10;
   log(`(c) steady 1,000 req/s paced evenly, ${pSeconds} s per run, alternating ...`);
-  const pd1 = await paced(upstream.url, 'sim-chat', 1000, pSeconds);
-  const pg1 = await paced(gateway.url, 'support-bot', 1000, pSeconds);
-  const pd2 = quick ? pd1 : await paced(upstream.url, 'sim-chat', 1000, pSeconds);
-  const pg2 = quick ? pg1 : await paced(gateway.url, 'support-bot', 1000, pSeconds);
+  const noPaced = { ...none, failed: 0, achievedRps: NaN };
+  const pd1 = skip('c') ? noPaced : await paced(upstream.url, 'sim-chat', 1000, pSeconds);
+  const pg1 = skip('c') ? noPaced : await measured('c', () => paced(gateway.url, 'support-bot', 1000, pSeconds));
+  const pd2 = quick || skip('c') ? pd1 : await paced(upstream.url, 'sim-chat', 1000, pSeconds);
+  const pg2 = quick || skip('c') ? pg1 : await measured('c', () => paced(gateway.url, 'support-bot', 1000, pSeconds));
 
   clearInterval(sampler);
-  const stats = await new Promise<{ written: number; dropped: number; queued: number }>((resolve) => {
-    gateway.child.on('message', (m: { type: string; written: number; dropped: number; queued: number }) => {
-      if (m.type === 'stats') resolve(m);
-    });
-    gateway.child.send({ type: 'stats' });
-  });
+  const stats = await ask<{ written: number; dropped: number; queued: number }>('stats');
   gateway.child.send({ type: 'stop' });
   upstream.child.kill();
 
@@ -292,6 +332,13 @@ async function main(): Promise<void> {
     `samples: (a) ${seq.direct.n} direct + ${seq.gateway.n} gateway; (b) runs ${[tpDirect1, tpGw1, tpDirect2, tpGw2].map((r) => f(r.rps, 0)).join(' / ')} (direct/gw/direct/gw); ` +
       `(c) p99 runs direct ${f(pd1.p99)}, ${f(pd2.p99)} gw ${f(pg1.p99)}, ${f(pg2.p99)}`,
   );
+  log(
+    `gateway CPU per request (user+system, traces and metrics included): ${Object.entries(cpu)
+      .map(([k, m]) => `(${k}) ${f(m.cpuUsPerRequest, 0)} µs over ${m.requests} requests`)
+      .join(', ')}`,
+  );
+  const load = (await import('node:os')).loadavg();
+  log(`machine load average during the run: ${load.map((l) => l.toFixed(1)).join(' ')} (cores ${(await import('node:os')).cpus().length})`);
   process.exitCode = rows.every((r) => r[4]) ? 0 : 1;
 }
 

@@ -30,6 +30,7 @@ import {
   usageOf,
 } from './openai-shapes.ts';
 import { pickFrom, type CompiledVersion } from './route-table.ts';
+import { requestIdOf } from './request-id.ts';
 import { SseParser } from './sse.ts';
 import { UpstreamError, classifyError, describe } from './upstream-client.ts';
 
@@ -56,6 +57,25 @@ export function upstreamChatBody(body: Record<string, unknown>, v: CompiledVersi
   return JSON.stringify(out);
 }
 
+/**
+ * The upstream answer with `model` set to the Failsafe name. Re-serializing the whole answer costs
+ * more than the rest of the request path, so the top-level `"model":"<id>"` pair is replaced in
+ * the text when it occurs exactly once: in serializer output a `"` inside a string value is
+ * always escaped, so an unescaped pair can only be a key and its value. Otherwise: stringify.
+ */
+export function withModelName(text: string, body: Record<string, unknown>, name: string): string {
+  const m = body.model;
+  if (m === name) return text;
+  if (typeof m === 'string') {
+    const needle = `"model":${JSON.stringify(m)}`;
+    const i = text.indexOf(needle);
+    if (i >= 0 && text.indexOf(needle, i + needle.length) < 0) {
+      return `${text.slice(0, i)}"model":${JSON.stringify(name)}${text.slice(i + needle.length)}`;
+    }
+  }
+  return JSON.stringify({ ...body, model: name });
+}
+
 function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const cls = classifyError(err);
@@ -64,7 +84,7 @@ function toUpstreamError(err: unknown): UpstreamError {
 
 export function chatHandler(rt: GatewayRuntime) {
   return async function chatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const requestId = request.failsafeRequestId;
+    const requestId = requestIdOf(request);
     const body = request.body;
     const bad = checkChatRequest(body);
     if (bad) return sendApiError(reply, requestId, bad);
@@ -122,7 +142,7 @@ export function chatHandler(rt: GatewayRuntime) {
   };
 }
 
-type JsonResult = { ok: true; body: Record<string, unknown>; text: string } | { ok: false; error: UpstreamError };
+type JsonResult = { ok: true; body: Record<string, unknown>; text: string; raw: string } | { ok: false; error: UpstreamError };
 
 async function callJson(ex: Exchange, v: CompiledVersion): Promise<JsonResult> {
   const t = performance.now();
@@ -138,7 +158,7 @@ async function callJson(ex: Exchange, v: CompiledVersion): Promise<JsonResult> {
     const text = completionText(parsed);
     if (text === undefined) throw new UpstreamError('malformed_output', 'answer has no choices[0].message', { status: res.status });
     ex.attempts.push({ version: v.name, ok: true, latencyMs: performance.now() - t });
-    return { ok: true, body: parsed as Record<string, unknown>, text };
+    return { ok: true, body: parsed as Record<string, unknown>, text, raw: res.text };
   } catch (err) {
     const e = toUpstreamError(err);
     ex.attempts.push({ version: v.name, ok: false, errorClass: e.errorClass, latencyMs: performance.now() - t });
@@ -179,8 +199,7 @@ async function serveJson(ex: Exchange, first: CompiledVersion, reply: FastifyRep
   }
 
   const usage = usageOf(r.body);
-  r.body.model = ex.name;
-  sendJson(reply, 200, ex.requestId, version.name, JSON.stringify(r.body));
+  sendJson(reply, 200, ex.requestId, version.name, withModelName(r.raw, r.body, ex.name));
   ex.finish({
     httpStatus: 200,
     status: 'ok',

@@ -22,7 +22,7 @@ export interface GatewayRuntime {
   hooks: GatewayHooks;
   clock: Clock;
   logger: GatewayLogger;
-  /** Characters of input text computed for traces and hooks (the recorder caps again at flush). */
+  /** Characters of input/output text kept on a trace before it is queued (the recorder caps again at flush). */
   inputTextCap: number;
   captureInput: boolean;
   captureOutput: boolean;
@@ -33,7 +33,7 @@ export interface GatewayRuntime {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** x-request-id of this data-plane request (set by the gateway's onRequest hook). */
+    /** x-request-id of this data-plane request ('' until requestIdOf() fixes it). */
     failsafeRequestId: string;
     /** The body text as received (data-plane routes only), for pass-through without re-serializing. */
     failsafeRawBody: string | undefined;
@@ -131,7 +131,10 @@ export class Exchange {
     if (fields.promptTokens !== undefined) trace.promptTokens = fields.promptTokens;
     if (fields.completionTokens !== undefined) trace.completionTokens = fields.completionTokens;
     if (rt.captureInput && this.inputText) trace.input = this.inputText;
-    if (rt.captureOutput && fields.output !== undefined) trace.output = fields.output;
+    // Capped here too (the recorder caps for good, after redaction): a queued trace stays small.
+    if (rt.captureOutput && fields.output !== undefined) {
+      trace.output = fields.output.length > rt.inputTextCap ? fields.output.slice(0, rt.inputTextCap) : fields.output;
+    }
     if (this.client !== undefined) trace.client = this.client;
     if (fields.prediction !== undefined) trace.prediction = fields.prediction;
     if (fields.features !== undefined) trace.features = fields.features;

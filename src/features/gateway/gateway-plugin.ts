@@ -9,7 +9,7 @@ import { chatHandler } from './chat-handler.ts';
 import { sendApiError, sendJson, type GatewayRuntime } from './exchange.ts';
 import { apiError } from './openai-shapes.ts';
 import { predictHandler } from './predict-handler.ts';
-import { requestIdFrom } from './request-id.ts';
+import { requestIdOf } from './request-id.ts';
 
 export interface GatewayPluginOptions {
   /** Require a `client` (or higher) API key on /v1 (config `server.clientAuth`). */
@@ -41,11 +41,10 @@ export function gatewayPlugin(rt: GatewayRuntime, options: GatewayPluginOptions)
     // Content-type parsers are scoped to this plugin: the admin API keeps Fastify's own.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
-    // The id is fixed before anything can fail (bad JSON, 413, 401), so every answer carries it.
-    app.addHook('onRequest', (request, reply, done) => {
-      const id = requestIdFrom(request.headers['x-request-id']);
-      request.failsafeRequestId = id;
-      reply.header('x-request-id', id);
+    // Handlers set x-request-id themselves; answers made by Fastify's error path (bad JSON, 413,
+    // 401) get it here. No per-request hook on the happy path.
+    app.addHook('onError', (request, reply, _error, done) => {
+      reply.header('x-request-id', requestIdOf(request));
       done();
     });
 
@@ -58,18 +57,18 @@ export function gatewayPlugin(rt: GatewayRuntime, options: GatewayPluginOptions)
     app.get('/v1/models', routeOptions, async (request, reply) => {
       const data = rt.routes.models().map((r) => modelObject(r.name, r.serving.model.createdAt, r.kind, r.mode));
       data.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return sendJson(reply, 200, request.failsafeRequestId, undefined, JSON.stringify({ object: 'list', data }));
+      return sendJson(reply, 200, requestIdOf(request), undefined, JSON.stringify({ object: 'list', data }));
     });
 
     app.get<{ Params: { target: string } }>('/v1/models/:target', routeOptions, async (request, reply) => {
       const name = request.params.target.split('@')[0];
       const r = rt.routes.get(name);
-      if (!r) return sendApiError(reply, request.failsafeRequestId, apiError(404, `The model '${name}' does not exist`, 'model_not_found', 'model'));
-      return sendJson(reply, 200, request.failsafeRequestId, undefined, JSON.stringify(modelObject(r.name, r.serving.model.createdAt, r.kind, r.mode)));
+      if (!r) return sendApiError(reply, requestIdOf(request), apiError(404, `The model '${name}' does not exist`, 'model_not_found', 'model'));
+      return sendJson(reply, 200, requestIdOf(request), undefined, JSON.stringify(modelObject(r.name, r.serving.model.createdAt, r.kind, r.mode)));
     });
 
     const notFound = async (request: FastifyRequest, reply: FastifyReply) =>
-      sendApiError(reply, request.failsafeRequestId, apiError(404, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`, 'not_found'));
+      sendApiError(reply, requestIdOf(request), apiError(404, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`, 'not_found'));
     app.all('/v1', notFound);
     app.all('/v1/*', notFound);
 

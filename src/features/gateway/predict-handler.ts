@@ -6,6 +6,7 @@ import '../../http/auth.ts';
 import { splitModel } from './chat-handler.ts';
 import { Exchange, askFallback, pausedError, sendApiError, sendFallback, sendJson, stickyValueOf, upstreamFailure, type GatewayRuntime } from './exchange.ts';
 import { apiError, checkPredictRequest, instanceFeatures, isPlainObject, predictionLabel } from './openai-shapes.ts';
+import { requestIdOf } from './request-id.ts';
 import { pickFrom, type CompiledVersion } from './route-table.ts';
 import { UpstreamError, classifyError, describe } from './upstream-client.ts';
 
@@ -39,7 +40,7 @@ async function callPredict(ex: Exchange, v: CompiledVersion, bodyText: string): 
 
 export function predictHandler(rt: GatewayRuntime) {
   return async function predict(request: FastifyRequest<{ Params: { target: string } }>, reply: FastifyReply): Promise<FastifyReply> {
-    const requestId = request.failsafeRequestId;
+    const requestId = requestIdOf(request);
     const target = request.params.target;
     if (!target.endsWith(SUFFIX)) {
       return sendApiError(reply, requestId, apiError(404, `no such endpoint: POST /v1/models/${target} (did you mean /v1/models/${target}:predict?)`, 'not_found'));

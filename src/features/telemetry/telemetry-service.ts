@@ -1,7 +1,7 @@
 // Ties the data plane's telemetry together: every answered request goes to the trace recorder
 // (batched to the store), the 1-second metric windows (what monitors read) and Prometheus.
 // observe() is on the request path and does no I/O.
-import type { Clock, EpochMs, Trace } from '../../core/types.ts';
+import type { Clock, EpochMs, Feedback, Trace } from '../../core/types.ts';
 import type { AttemptRecord } from './attempt.ts';
 import { MetricWindows, MODEL_LEVEL, type MetricWindowsOptions } from './metric-windows.ts';
 import { GatewayMetrics, type FeedbackKind } from './metrics.ts';
@@ -30,6 +30,7 @@ export interface TelemetryOptions {
   /** How often retention runs (default 10 minutes). */
   retentionIntervalMs?: number;
   recentCapacity?: number;
+  /** Traces per store write (default 64). */
   batchSize?: number;
 }
 
@@ -146,6 +147,24 @@ export class TelemetryService {
     if (f.score !== undefined) kinds.push('score');
     if (f.comment) kinds.push('comment');
     for (const k of kinds) this.metrics.observeFeedback(f.model, f.version, k);
+  }
+
+  /**
+   * Wiring for FeedbackService's `onFeedback`: counts a stored feedback. A label is compared with
+   * the prediction the gateway remembers for the request (recent requests only).
+   */
+  onFeedback(feedback: Feedback): void {
+    const recent = this.recorder.lookupRecent(feedback.requestId);
+    this.recordFeedback({
+      model: feedback.model,
+      version: feedback.version,
+      requestAt: feedback.requestAt,
+      rating: feedback.rating,
+      score: feedback.score,
+      label: feedback.label,
+      comment: feedback.comment,
+      prediction: recent?.prediction,
+    });
   }
 
   /** A request the gateway answered recently, even if its trace is not written yet. */

@@ -17,9 +17,16 @@ export interface TraceRecorderOptions {
   logger?: RecorderLogger;
   flushIntervalMs: number;
   /** Flush as soon as this many traces are queued (default 500). */
+  flushAt?: number;
+  /**
+   * Traces per insertMany call (default 64). Small on purpose: an embedded SQLite write runs on
+   * the event loop, so the recorder writes ~1 ms at a time and lets requests through in between.
+   */
   batchSize?: number;
   /** Most traces kept in memory while the store is unavailable (default 50,000). */
   maxQueue?: number;
+  /** Most characters of input/output text queued (default 32 M): bounds memory when traces are big. */
+  maxQueueChars?: number;
   captureInput: boolean;
   captureOutput: boolean;
   /** Characters of input/output text kept per trace. */
@@ -40,10 +47,14 @@ export interface RecentRequest {
 }
 
 export const REDACTED = '[REDACTED]';
+
+/** Rough size of a queued trace in characters: its texts plus a fixed allowance for the rest. */
+const textSize = (t: Trace): number => 256 + (t.input?.length ?? 0) + (t.output?.length ?? 0);
 const RETRY_MAX_MS = 30_000;
 
 export class TraceRecorder {
   private queue: Trace[] = [];
+  private queuedChars = 0;
   private readonly recent = new Map<string, RecentRequest>();
   private readonly options: Required<Omit<TraceRecorderOptions, 'retention' | 'logger'>> & Pick<TraceRecorderOptions, 'retention' | 'logger'>;
   private readonly patterns: RegExp[];
@@ -63,8 +74,10 @@ export class TraceRecorder {
     // `?? default` per field: an explicit undefined from a caller must not erase a default.
     this.options = {
       ...options,
-      batchSize: Math.max(1, options.batchSize ?? 500),
+      batchSize: Math.max(1, options.batchSize ?? 64),
+      flushAt: Math.max(1, options.flushAt ?? 500),
       maxQueue: Math.max(1, options.maxQueue ?? 50_000),
+      maxQueueChars: Math.max(1, options.maxQueueChars ?? 32 * 1024 * 1024),
       recentCapacity: Math.max(1, options.recentCapacity ?? 50_000),
     };
     this.patterns = options.redact.map((p) => new RegExp(p, 'g'));
@@ -89,20 +102,25 @@ export class TraceRecorder {
     }
     if (this.closed) return;
     const q = this.queue;
-    if (q.length >= this.options.maxQueue) {
-      // Drop the oldest tenth in one go: amortised O(1), where a shift per record would copy the queue.
-      const n = Math.max(1, Math.floor(this.options.maxQueue / 10));
-      q.splice(0, n);
-      this.dropped += n;
-    }
+    if (q.length >= this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
     q.push(trace);
-    if (q.length >= this.options.batchSize && !this.flushScheduled && !this.flushing && this.clockOk()) {
+    this.queuedChars += textSize(trace);
+    if (q.length >= this.options.flushAt && !this.flushScheduled && !this.flushing && this.clockOk()) {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
         void this.flush();
       });
     }
+  }
+
+  /** Drops the oldest tenth in one go: amortised O(1), where a shift per record would copy the queue. */
+  private dropOldest(): void {
+    const q = this.queue;
+    const n = Math.max(1, Math.floor(q.length / 10));
+    for (let i = 0; i < n; i++) this.queuedChars -= textSize(q[i]);
+    q.splice(0, n);
+    this.dropped += n;
   }
 
   /** A request the gateway answered recently (its trace may not be written yet). */
@@ -137,20 +155,20 @@ export class TraceRecorder {
       const batch = this.queue.length <= size ? this.queue : this.queue.slice(0, size);
       if (batch === this.queue) this.queue = [];
       else this.queue = this.queue.slice(size);
+      for (const t of batch) this.queuedChars -= textSize(t);
       const prepared = batch.map((t) => this.prepare(t));
       try {
         await this.options.store.insertMany(prepared);
         this.written += prepared.length;
         this.retryAt = 0;
         this.backoffMs = 0;
+        // A synchronous store (better-sqlite3) resolves in a microtask: yield to I/O between batches.
+        if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       } catch (err) {
         // Keep the batch (already prepared: capped and redacted) at the front, try again later.
         this.queue = prepared.concat(this.queue);
-        if (this.queue.length > this.options.maxQueue) {
-          const excess = this.queue.length - this.options.maxQueue;
-          this.queue.splice(0, excess);
-          this.dropped += excess;
-        }
+        for (const t of prepared) this.queuedChars += textSize(t);
+        while (this.queue.length > this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
         this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : this.options.flushIntervalMs * 2);
         this.retryAt = this.options.clock.now() + this.backoffMs;
         this.options.logger?.warn(

@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Trace } from '../../core/types.ts';
+import { MemoryTraceStore } from './memory-trace-store.ts';
+import { REDACTED, TraceRecorder, type TraceRecorderOptions } from './trace-recorder.ts';
+
+const T0 = Date.UTC(2025, 0, 1);
+
+function trace(i: number, extra: Partial<Trace> = {}): Trace {
+  return {
+    requestId: `req_${i}`,
+    model: 'bot',
+    version: 'v1',
+    kind: 'chat',
+    startedAt: T0 + i,
+    latencyMs: 1,
+    httpStatus: 200,
+    status: 'ok',
+    stream: false,
+    retried: false,
+    inputChars: 5,
+    outputChars: 5,
+    input: 'user: hello',
+    output: 'hi there',
+    ...extra,
+  };
+}
+
+/** A store whose writes fail while `down` is set, counting calls. */
+class FlakyStore extends MemoryTraceStore {
+  down = false;
+  calls = 0;
+  pruned: Array<{ before?: number; maxCount?: number }> = [];
+  override async insertMany(traces: Trace[]): Promise<void> {
+    this.calls++;
+    if (this.down) throw new Error('database is locked');
+    return super.insertMany(traces);
+  }
+  override async prune(options: { before?: number; maxCount?: number }): Promise<number> {
+    this.pruned.push(options);
+    return super.prune(options);
+  }
+}
+
+const recorders: TraceRecorder[] = [];
+afterEach(async () => {
+  for (const r of recorders.splice(0)) await r.close();
+});
+
+function make(store: FlakyStore, options: Partial<TraceRecorderOptions> = {}, clock = { now: () => T0 }) {
+  const warnings: unknown[] = [];
+  const r = new TraceRecorder({
+    store,
+    clock,
+    logger: { warn: (o) => warnings.push(o), error: (o) => warnings.push(o) },
+    flushIntervalMs: 60_000,
+    captureInput: true,
+    captureOutput: true,
+    maxChars: 4000,
+    redact: [],
+    ...options,
+  });
+  recorders.push(r);
+  return { r, warnings };
+}
+
+describe('TraceRecorder', () => {
+  it('queues without writing, then writes everything on flush', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store);
+    for (let i = 0; i < 10; i++) r.record(trace(i));
+    expect(store.calls).toBe(0);
+    expect(r.queued).toBe(10);
+    await r.flush();
+    expect(r.queued).toBe(0);
+    expect((await store.query({})).length).toBe(10);
+    expect(r.written).toBe(10);
+  });
+
+  it('writes by itself when a batch is full and on its interval', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store, { flushAt: 50, batchSize: 50 });
+    for (let i = 0; i < 120; i++) r.record(trace(i));
+    await new Promise((res) => setTimeout(res, 20));
+    // Batches go out in 50s; the 20 left wait for the interval or a flush.
+    expect((await store.query({})).length).toBeGreaterThanOrEqual(100);
+    await r.flush();
+    expect((await store.query({})).length).toBe(120);
+
+    const timed = new FlakyStore();
+    const { r: r2 } = make(timed, { flushIntervalMs: 20 });
+    r2.record(trace(1));
+    await new Promise((res) => setTimeout(res, 100));
+    expect(await timed.get('req_1')).toBeDefined();
+  });
+
+  it('caps texts and applies redaction before storing (a secret straddling the cap is still redacted)', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store, { maxChars: 40, redact: ['sk-[A-Za-z0-9]{10,}', '\\b\\d{3}-\\d{2}-\\d{4}\\b'] });
+    r.record(trace(1, { input: 'user: my key is sk-ABCDEFGHIJKLMNOP and ssn 123-45-6789', output: 'noted 123-45-6789', inputChars: 55 }));
+    r.record(trace(2, { input: `${'x'.repeat(30)} sk-ABCDEFGHIJKLMNOPQRS`, output: 'y'.repeat(100) }));
+    await r.flush();
+    const t1 = (await store.get('req_1'))!;
+    expect(t1.input).toBe(`user: my key is ${REDACTED} and ssn ${REDACTED}`.slice(0, 40));
+    expect(t1.input).not.toContain('sk-');
+    expect(t1.output).toBe(`noted ${REDACTED}`);
+    expect(t1.inputChars).toBe(55);
+    const t2 = (await store.get('req_2'))!;
+    expect(t2.input).toBe(`${'x'.repeat(30)} ${REDACTED}`.slice(0, 40));
+    expect(t2.input).not.toMatch(/sk-A/);
+    expect(t2.output).toHaveLength(40);
+  });
+
+  it('drops texts when capture is off', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store, { captureInput: false, captureOutput: false });
+    r.record(trace(1));
+    await r.flush();
+    const t = (await store.get('req_1'))!;
+    expect(t.input).toBeUndefined();
+    expect(t.output).toBeUndefined();
+    expect(t.inputChars).toBe(5);
+  });
+
+  it('keeps traces through a store outage, retries with backoff, never throws', async () => {
+    const store = new FlakyStore();
+    let now = T0;
+    const { r, warnings } = make(store, {}, { now: () => now });
+    store.down = true;
+    for (let i = 0; i < 5; i++) r.record(trace(i));
+    await r.flush();
+    expect(r.queued).toBe(5);
+    expect(warnings.length).toBe(1);
+    store.down = false;
+    // Before the backoff passes, the interval does not retry; a later flush does.
+    now += 60_000;
+    await r.flush();
+    expect(r.queued).toBe(0);
+    expect((await store.query({})).map((t) => t.requestId).sort()).toEqual(['req_0', 'req_1', 'req_2', 'req_3', 'req_4']);
+  });
+
+  it('bounds the queue while the store is down, dropping the oldest', async () => {
+    const store = new FlakyStore();
+    store.down = true;
+    const { r } = make(store, { maxQueue: 100, flushAt: 1000 });
+    for (let i = 0; i < 250; i++) r.record(trace(i));
+    expect(r.queued).toBeLessThanOrEqual(100);
+    expect(r.dropped).toBeGreaterThanOrEqual(150);
+    store.down = false;
+    await r.flush();
+    const ids = (await store.query({ order: 'asc' })).map((t) => t.requestId);
+    expect(ids[ids.length - 1]).toBe('req_249');
+    expect(ids).not.toContain('req_0');
+  });
+
+  it('bounds the queued text too, so big traces cannot exhaust memory during an outage', async () => {
+    const store = new FlakyStore();
+    store.down = true;
+    const { r } = make(store, { maxQueueChars: 100_000, flushAt: 100_000 });
+    for (let i = 0; i < 100; i++) r.record(trace(i, { input: 'x'.repeat(10_000) }));
+    expect(r.queued).toBeLessThanOrEqual(11);
+    expect(r.dropped).toBeGreaterThanOrEqual(89);
+  });
+
+  it('answers lookupRecent before the trace is written, and forgets the oldest past its capacity', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store, { recentCapacity: 3 });
+    r.record(trace(1, { prediction: 'positive' }));
+    expect(r.lookupRecent('req_1')).toEqual({ model: 'bot', version: 'v1', startedAt: T0 + 1, prediction: 'positive' });
+    expect(await store.get('req_1')).toBeUndefined();
+    r.record(trace(2));
+    r.record(trace(3));
+    r.record(trace(4));
+    expect(r.lookupRecent('req_1')).toBeUndefined();
+    expect(r.lookupRecent('req_4')).toBeDefined();
+    r.record(trace(5, { shadow: true, requestId: 'req_5.shadow' }));
+    expect(r.lookupRecent('req_5.shadow')).toBeUndefined();
+  });
+
+  it('runs retention by age and count', async () => {
+    const store = new FlakyStore();
+    const now = T0 + 48 * 3_600_000;
+    const { r } = make(store, { retention: { maxAgeHours: 24, maxCount: 2 } }, { now: () => now });
+    r.record(trace(1, { startedAt: T0 }));
+    r.record(trace(2, { startedAt: now - 3000 }));
+    r.record(trace(3, { startedAt: now - 2000 }));
+    r.record(trace(4, { startedAt: now - 1000 }));
+    await r.flush();
+    expect(await r.prune()).toBe(2);
+    expect(store.pruned).toEqual([{ before: now - 24 * 3_600_000, maxCount: 2 }]);
+    expect((await store.query({})).map((t) => t.requestId).sort()).toEqual(['req_3', 'req_4']);
+  });
+
+  it('writes what is queued on close', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store);
+    r.record(trace(1));
+    await r.close();
+    expect(await store.get('req_1')).toBeDefined();
+  });
+});
