@@ -94,6 +94,9 @@ export function timeChart(title, options) {
           (u) => {
             // Vertical markers (incident onset and detection) drawn over the plot area.
             const c = u.ctx;
+            // Labels of markers close together (onset, detection, containment within seconds) step down.
+            let lastX = -Infinity;
+            let row = 0;
             for (const m of markers) {
               const x = Math.round(u.valToPos(m.at, 'x', true));
               if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
@@ -107,7 +110,9 @@ export function timeChart(title, options) {
               c.stroke();
               c.fillStyle = m.color ?? '#dc2626';
               c.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-              c.fillText(m.label, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+              row = x - lastX < 70 * devicePixelRatio ? row + 1 : 0;
+              lastX = x;
+              c.fillText(m.label, x + 4 * devicePixelRatio, u.bbox.top + (12 + row * 13) * devicePixelRatio);
               c.restore();
             }
           },

@@ -5,11 +5,13 @@ import { api, apiOptional, ApiError, errorText } from '../api.js';
 import { confirmButton, openRollbackDialog } from '../actions.js';
 import { modelCharts } from '../charts.js';
 import { field, openDialog } from '../dialog.js';
-import { badge, colorMap, fmtDuration, fmtPct, h, jsonView, replace, timeEl } from '../dom.js';
+import { badge, colorMap, fmtDuration, fmtPct, fmtTime, h, jsonView, replace, timeEl } from '../dom.js';
 import { renderMarkdown } from '../markdown.js';
 import { can } from '../session.js';
 
-const EVIDENCE_MARGIN_MS = 5 * 60_000;
+/** Evidence charts: this long before the onset and after detection. */
+const BEFORE_ONSET_MS = 2 * 60_000;
+const AFTER_DETECTION_MS = 3 * 60_000;
 const lifecycle = ['open', 'acknowledged', 'contained', 'mitigated', 'resolved', 'reviewed'];
 /** @type {Record<string, string>} */
 const stampOf = { open: 'detectedAt', acknowledged: 'acknowledgedAt', contained: 'containedAt', mitigated: 'mitigatedAt', resolved: 'resolvedAt', reviewed: 'reviewedAt', declined: 'declinedAt' };
@@ -84,12 +86,16 @@ export async function mount(root, route, page) {
   }
 
   function renderHead() {
+    // Monitor titles carry their whole evidence line: the heading keeps its first clause.
+    const title = String(incident.title ?? incident.id);
+    const short = title.length > 90 && title.includes(':') ? title.slice(0, title.indexOf(':')) : title;
     replace(
       head,
-      h('h1', null, incident.title ?? incident.id),
+      h('h1', { class: 'incident-title', title }, short),
       badge(incident.severity),
       h('span', { dataset: { testid: 'incident-status' } }, badge(incident.status)),
       h('span', { class: 'muted' }, h('code', null, incident.id), ' · ', h('a', { href: `#/models/${encodeURIComponent(incident.model)}` }, incident.model), incident.version ? `@${incident.version}` : '', ` · ${incident.family ?? ''} · source: ${incident.source ?? '—'}`),
+      short !== title ? h('p', { class: 'incident-title-detail muted small' }, title) : null,
     );
   }
 
@@ -247,15 +253,15 @@ export async function mount(root, route, page) {
   async function renderCharts() {
     const detected = new Date(incident.detectedAt).getTime();
     const onset = incident.onsetAt ? new Date(incident.onsetAt).getTime() : detected;
-    const from = Math.min(onset, detected) - EVIDENCE_MARGIN_MS;
-    const to = Math.min(Date.now(), detected + EVIDENCE_MARGIN_MS);
+    const from = Math.min(onset, detected) - BEFORE_ONSET_MS;
+    const to = Math.min(Date.now(), detected + AFTER_DETECTION_MS);
     const q = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(Math.max(to, from + 10_000)).toISOString() });
     if (incident.version) q.set('version', incident.version);
     const metrics = await apiOptional(`/models/${encodeURIComponent(incident.model)}/metrics?${q}`).catch(() => undefined);
     if (!page.alive()) return;
     if (!charts) {
       charts = modelCharts(colorMap((modelInfo?.versions ?? []).map((/** @type {any} */ v) => v.version)), { height: 170 });
-      chartsCard.append(h('p', { class: 'muted small' }, `${incident.version ? `Version ${incident.version}` : 'All versions'}, five minutes either side of detection. Dashed lines: onset and detection.`), charts.el);
+      chartsCard.append(h('p', { class: 'muted small' }, `${incident.version ? `Version ${incident.version}` : 'All versions'}, from two minutes before the onset to three minutes after detection. Dashed lines: onset, detection, containment, resolution.`), charts.el);
     }
     /** @type {import('../charts.js').Marker[]} */
     const markers = [{ at: detected / 1000, label: 'detected', color: '#dc2626' }];
@@ -285,20 +291,21 @@ export async function mount(root, route, page) {
             h(
               'tbody',
               null,
-              items.map((/** @type {any} */ e) =>
+              items.flatMap((/** @type {any} */ e) => [
                 h(
                   'tr',
-                  null,
-                  h('td', null, e.test, e.detail ? h('div', { class: 'muted small' }, e.detail) : null),
+                  { class: e.detail ? 'has-detail' : '' },
+                  h('td', null, e.test),
                   h('td', { class: 'num' }, num(e.observed)),
                   h('td', { class: 'num' }, num(e.baseline)),
                   h('td', { class: 'num' }, num(e.statistic)),
                   h('td', { class: 'num' }, num(e.threshold ?? e.bound)),
                   h('td', { class: 'num' }, num(e.pValue)),
                   h('td', { class: 'num' }, e.sampleSize !== undefined ? `${e.sampleSize}${e.baselineSampleSize !== undefined ? ` vs ${e.baselineSampleSize}` : ''}` : '—'),
-                  h('td', { class: 'small' }, e.window ? [timeEl(e.window.from), ' – ', timeEl(e.window.to)] : '—'),
+                  h('td', { class: 'small' }, e.window ? windowText(e.window) : '—'),
                 ),
-              ),
+                e.detail ? h('tr', { class: 'detail-row' }, h('td', { colspan: 8, class: 'muted small' }, e.detail)) : null,
+              ]),
             ),
           ),
     );
@@ -332,22 +339,24 @@ export async function mount(root, route, page) {
             h(
               'tbody',
               null,
-              items.map((/** @type {any} */ c) => {
+              items.flatMap((/** @type {any} */ c, /** @type {number} */ i) => {
                 const open = c.status !== 'done' && c.status !== 'skipped';
+                // A heading row where the runbook's section changes (SOP step 1, 2, ...).
+                const heading = c.section && c.section !== items[i - 1]?.section ? h('tr', { class: 'section-row' }, h('td', { colspan: 9 }, c.section)) : null;
                 const overdue = c.status === 'overdue' || (open && c.dueAt && new Date(c.dueAt).getTime() < Date.now());
-                return h(
+                return [heading, h(
                   'tr',
                   { class: `check-${c.status}${overdue ? ' overdue' : ''}`, dataset: { step: c.id, status: c.status } },
                   h('td', { class: 'check-icon', title: c.status }, c.status === 'done' ? '✔' : c.status === 'skipped' ? '–' : c.status === 'failed' ? '✖' : overdue ? '!' : '○'),
-                  h('td', null, c.title, h('div', { class: 'muted small' }, [c.section, c.id].filter(Boolean).join(' · ')), c.deviation ? h('div', { class: 'small bad' }, `deviation: ${c.deviation}`) : null, c.skipReason ? h('div', { class: 'small muted' }, `skipped: ${c.skipReason}`) : null),
+                  h('td', null, c.title, h('div', { class: 'muted small' }, c.id), c.deviation ? h('div', { class: 'small bad' }, `deviation: ${c.deviation}`) : null, c.skipReason ? h('div', { class: 'small muted' }, `skipped: ${c.skipReason}`) : null),
                   h('td', null, badge(c.kind ?? '—', 'kind')),
                   h('td', null, ownerText(c.owner)),
-                  h('td', { class: overdue ? 'bad' : '' }, timeEl(c.dueAt)),
+                  h('td', { class: overdue ? 'bad' : open ? '' : 'muted' }, timeEl(c.dueAt)),
                   h('td', null, timeEl(c.completedAt)),
                   h('td', null, c.by ?? '—'),
                   h('td', { class: 'small' }, c.evidence === undefined || c.evidence === null ? '—' : jsonView(c.evidence)),
                   h('td', { class: 'row-actions' }, open && c.kind === 'manual' && can('operator') && can(ownerRole(c.owner)) ? [h('button', { type: 'button', class: 'btn', dataset: { action: 'complete-step' }, onclick: () => openCompleteDialog(c) }, 'Complete…'), h('button', { type: 'button', class: 'btn btn-ghost', dataset: { action: 'skip-step' }, onclick: () => openSkipDialog(c) }, 'Skip…')] : null),
-                );
+                )];
               }),
             ),
           ),
@@ -518,4 +527,11 @@ function ownerText(owner) {
 function ownerRole(owner) {
   const r = typeof owner === 'object' ? owner?.role : owner;
   return r === 'admin' || r === 'viewer' ? r : 'operator';
+}
+
+/** `05:02:43–05:02:45` (the date only when the window spans days). @param {{ from: string, to: string }} w */
+function windowText(w) {
+  const a = fmtTime(w.from);
+  const b = fmtTime(w.to);
+  return h('span', { title: `${w.from} – ${w.to}` }, a.slice(0, 10) === b.slice(0, 10) ? `${a.slice(11)}–${b.slice(11)}` : `${a} – ${b}`);
 }
