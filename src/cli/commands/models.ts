@@ -20,21 +20,18 @@ export function parseWeights(args: string[]): Record<string, number> {
   return weights;
 }
 
+async function listModels(cmd: Command, io: CliEnv, columns: string[]): Promise<void> {
+  const { client, out } = cliContext(cmd, io);
+  const res = await client.get('/api/v1/models');
+  out.print(res, () => table(res.models.map((m: any) => ({ ...m, weights: formatWeights(m.weights) })), columns));
+}
+
 export function registerModelCommands(program: Command, io: CliEnv): void {
   const models = program.command('models').description('list and register models');
   models
     .command('list', { isDefault: true })
     .description('list models with their mode and route')
-    .action(async (_o, cmd) => {
-      const { client, out } = cliContext(cmd, io);
-      const res = await client.get('/api/v1/models');
-      out.print(res, () =>
-        table(
-          res.models.map((m: any) => ({ ...m, weights: formatWeights(m.weights) })),
-          ['name', 'kind', 'mode', 'weights'],
-        ),
-      );
-    });
+    .action(async (_o, cmd) => listModels(cmd, io, ['name', 'kind', 'mode', 'weights']));
   models
     .command('register <name>')
     .description('register a model')
@@ -89,16 +86,7 @@ export function registerModelCommands(program: Command, io: CliEnv): void {
   route
     .command('list', { isDefault: true })
     .description('routes of every model')
-    .action(async (_o, cmd) => {
-      const { client, out } = cliContext(cmd, io);
-      const res = await client.get('/api/v1/models');
-      out.print(res, () =>
-        table(
-          res.models.map((m: any) => ({ ...m, weights: formatWeights(m.weights) })),
-          ['name', 'mode', 'weights'],
-        ),
-      );
-    });
+    .action(async (_o, cmd) => listModels(cmd, io, ['name', 'mode', 'weights']));
   route
     .command('show <model>')
     .description('the route a model serves now')
