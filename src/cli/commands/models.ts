@@ -60,11 +60,11 @@ export function registerModelCommands(program: Command, io: CliEnv): void {
   versions
     .command('register <model> <version>')
     .description('register an immutable version (from flags or a YAML/JSON spec file)')
-    .option('--url <url>', 'upstream URL')
+    .option('--upstream <url>', 'upstream URL (chat: the OpenAI base URL …/v1; predict: the full :predict URL)')
     .option('--upstream-model <id>', 'upstream model id')
     .option('--prompt <text>', 'system prompt')
     .option('--file <path>', 'YAML or JSON file with {upstream, prompt, params, metadata}')
-    .action(async (model: string, version: string, o: { url?: string; upstreamModel?: string; prompt?: string; file?: string }, cmd) => {
+    .action(async (model: string, version: string, o: { upstream?: string; upstreamModel?: string; prompt?: string; file?: string }, cmd) => {
       const { client, out } = cliContext(cmd, io);
       let spec: Record<string, unknown> = {};
       if (o.file) {
@@ -74,10 +74,10 @@ export function registerModelCommands(program: Command, io: CliEnv): void {
           throw new FailsafeError('BAD_REQUEST', `cannot read ${o.file}: ${(e as Error).message.split('\n')[0]}`);
         }
       }
-      if (o.url) spec.upstream = { ...(spec.upstream as object), url: o.url };
+      if (o.upstream) spec.upstream = { ...(spec.upstream as object), url: o.upstream };
       if (o.upstreamModel) spec.upstream = { ...(spec.upstream as object), model: o.upstreamModel };
       if (o.prompt) spec.prompt = o.prompt;
-      if (!spec.upstream) throw new FailsafeError('BAD_REQUEST', 'an upstream is required: --url URL or --file spec.yaml');
+      if (!spec.upstream) throw new FailsafeError('BAD_REQUEST', 'an upstream is required: --upstream URL or --file spec.yaml');
       const res = await client.post(`/api/v1/models/${enc(model)}/versions`, { version, ...spec });
       out.print(res, () => `registered ${model}@${version}`);
     });
