@@ -376,4 +376,40 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('an operator starts a canary deployment and aborts it', async (t) => {
+    if (!(await hasEndpoint('POST', '/api/v1/models/no-such-model/deployments'))) {
+      console.warn('[dashboard tests] deploy/abort SKIPPED: the server has no POST /api/v1/models/{name}/deployments');
+      t.skip();
+    }
+    const reg = await stack.api('/api/v1/models/support-bot/versions', { method: 'POST', body: { version: 'v4', upstream: { url: `${stack.sims.v1.url}/v1`, model: 'sim-chat' } } });
+    expect([200, 201]).toContain(reg.status);
+    const { page, errors } = await newTab();
+    await signIn(page, stack.keys.operator);
+    await page.goto(`${stack.url}/#/models/support-bot`);
+    await page.locator('button[data-action="deploy"]').click();
+    const dialog = page.locator('dialog[data-testid="deploy-dialog"]');
+    await dialog.locator('select[name="version"]').selectOption('v4');
+    await dialog.locator('input[name="steps"]').fill('10, 100');
+    // Long steps: the deployment is still running when the operator aborts it.
+    await dialog.locator('input[name="stepSeconds"]').fill('600');
+    await dialog.locator('button[data-action="confirm"]').click();
+    const started = dialog.locator('code');
+    await started.waitFor({ timeout: 20_000 });
+    const id = (await started.textContent())!;
+    expect(id.length).toBeGreaterThan(3);
+    await dialog.locator('button[data-action="close"]').click();
+
+    const card = page.locator(`[data-testid="deployments"] [data-deployment="${id}"]`);
+    await card.locator('button[data-action="abort"]').waitFor({ timeout: 10_000 });
+    await shot(page, '16-deployment-running');
+    await card.locator('button[data-action="abort"]').click();
+    await page.locator('dialog[data-testid="abort-dialog"] button[data-action="confirm"]').click();
+    await card.locator('.badge-aborted').waitFor({ timeout: 10_000 });
+    expect((await stack.api(`/api/v1/deployments/${id}`)).body.deployment.status).toBe('aborted');
+    const weights = (await stack.api('/api/v1/models')).body.models.find((m: any) => m.name === 'support-bot').weights;
+    expect(weights.v4 ?? 0).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

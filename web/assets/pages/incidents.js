@@ -60,11 +60,11 @@ export async function mount(root, route, page) {
             h(
               'tr',
               { class: `sev-row sev-${String(i.severity).toLowerCase()}`, dataset: { incident: i.id, status: i.status } },
-              h('td', null, h('a', { href: `#/incidents/${encodeURIComponent(i.id)}` }, i.id)),
+              h('td', { class: 'nowrap' }, h('a', { href: `#/incidents/${encodeURIComponent(i.id)}` }, i.id)),
               h('td', null, badge(i.severity)),
               h('td', null, badge(i.status)),
-              h('td', null, h('a', { href: `#/models/${encodeURIComponent(i.model)}` }, i.model), i.version ? h('span', { class: 'muted' }, `@${i.version}`) : null),
-              h('td', null, i.title ?? '—'),
+              h('td', { class: 'nowrap' }, h('a', { href: `#/models/${encodeURIComponent(i.model)}` }, i.model), i.version ? h('span', { class: 'muted' }, `@${i.version}`) : null),
+              h('td', { title: i.title ?? '' }, shortTitle(i.title)),
               h('td', null, timeEl(i.detectedAt)),
               h('td', { class: 'muted' }, fmtAgo(i.detectedAt)),
             ),
@@ -74,4 +74,10 @@ export async function mount(root, route, page) {
 
   await refresh();
   page.every(2000, refresh);
+}
+
+/** Monitor titles carry their evidence line; the list shows the first clause. @param {string | undefined} t */
+function shortTitle(t) {
+  if (!t) return '—';
+  return t.length > 90 && t.includes(':') ? `${t.slice(0, t.indexOf(':'))} …` : t;
 }

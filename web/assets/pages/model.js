@@ -319,8 +319,18 @@ export async function mount(root, route, page) {
             return h(
               'div',
               { class: `deployment ${active ? 'active' : ''}`, dataset: { deployment: d.id } },
-              h('div', { class: 'deployment-head' }, h('strong', null, `${d.version}`), badge(d.status), h('code', { class: 'muted small' }, d.id), d.step !== undefined ? h('span', { class: 'muted small' }, `step ${typeof d.step === 'object' ? jsonText(d.step) : d.step}${d.weight !== undefined ? ` · ${d.weight}%` : ''}`) : null),
+              h(
+                'div',
+                { class: 'deployment-head' },
+                h('strong', null, `${d.version}`),
+                d.baseline ? h('span', { class: 'muted small' }, `vs ${d.baseline}`) : null,
+                badge(d.status),
+                d.phase ? badge(d.phase, 'kind') : null,
+                h('code', { class: 'muted small' }, d.id),
+              ),
+              typeof d.step === 'number' ? rolloutBar(d) : null,
               d.reason ? h('p', { class: 'small' }, d.reason) : null,
+              latestAnalysis(d),
               active && can('operator')
                 ? h(
                     'div',
@@ -332,7 +342,7 @@ export async function mount(root, route, page) {
                     confirmButton({ label: 'Abort', action: 'abort', danger: true, title: `Abort the deployment of ${d.version}?`, text: 'All traffic returns to the stable version.', run: () => api(`${dPath}/abort`, { method: 'POST' }), onDone: refreshSoon }),
                   )
                 : null,
-              Array.isArray(d.analyses) && d.analyses.length ? h('details', null, h('summary', null, `${d.analyses.length} analyses`), jsonView(d.analyses.slice(-5))) : null,
+              Array.isArray(d.analyses) && d.analyses.length > 1 ? h('details', null, h('summary', null, `All ${d.analyses.length} analyses`), jsonView(d.analyses.slice(-10).map((/** @type {any} */ a) => ({ at: a.at, phase: a.phase, step: a.step, decision: a.decision, reason: a.reason })))) : null,
             );
           }),
     );
@@ -342,8 +352,34 @@ export async function mount(root, route, page) {
   page.every(2000, refresh);
 }
 
-/** @param {any} v */
-const jsonText = (v) => JSON.stringify(v);
+/** The candidate's share now, with the planned steps marked. @param {any} d */
+function rolloutBar(d) {
+  const steps = Array.isArray(d.steps) ? d.steps : [];
+  return h(
+    'div',
+    { class: 'rollout', title: steps.length ? `steps ${steps.join(', ')}%` : undefined },
+    h('div', { class: 'rollout-track' }, h('div', { class: 'rollout-fill', style: `width:${Math.max(0, Math.min(100, d.step))}%` }), steps.map((/** @type {number} */ st) => h('span', { class: 'rollout-tick', style: `left:${st}%` }))),
+    h('span', { class: 'small' }, `${d.step}% of traffic`, steps.length && d.stepIndex >= 0 ? ` · step ${d.stepIndex + 1} of ${steps.length}` : ''),
+  );
+}
+
+/** The last analysis: its decision and each monitor's verdict with the numbers behind it. @param {any} d */
+function latestAnalysis(d) {
+  const a = Array.isArray(d.analyses) ? d.analyses[d.analyses.length - 1] : undefined;
+  if (!a) return null;
+  return h(
+    'div',
+    { class: 'analysis' },
+    h('p', { class: 'small' }, 'Last analysis ', timeEl(a.at), `: ${a.decision ?? a.action ?? '—'}`, a.reason ? ` — ${a.reason}` : ''),
+    Array.isArray(a.monitors) && a.monitors.length
+      ? h(
+          'table',
+          { class: 'table compact' },
+          h('tbody', null, a.monitors.map((/** @type {any} */ m) => h('tr', null, h('td', null, m.monitor), h('td', null, badge(m.status)), h('td', { class: 'small' }, m.summary ?? m.detail ?? '')))),
+        )
+      : null,
+  );
+}
 
 /**
  * Deployments of a model: from a list endpoint when the server has one, otherwise the ones this
