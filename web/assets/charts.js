@@ -19,7 +19,7 @@ const formatters = {
 /** @type {Record<string, (v: number) => string>} */
 const tickFormatters = {
   pct: (v) => `${Math.round(v * 1000) / 10}%`,
-  ms: (v) => (v >= 1000 ? `${Math.round(v / 100) / 10} s` : `${Math.round(v)} ms`),
+  ms: (v) => (v >= 1000 ? `${Math.round(v / 100) / 10} s` : v >= 10 || v === 0 ? `${Math.round(v)} ms` : `${Math.round(v * 10) / 10} ms`),
   count: (v) => String(Math.round(v * 100) / 100),
 };
 

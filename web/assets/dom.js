@@ -147,3 +147,13 @@ export function colorMap(names) {
     return c;
   };
 }
+
+/**
+ * Monitor-made incident titles carry their whole evidence line; lists show the first clause.
+ * @param {string | undefined | null} t
+ * @param {number} [max] titles up to this length are kept whole
+ */
+export function shortTitle(t, max = 90) {
+  if (!t) return '—';
+  return t.length > max && t.includes(':') ? t.slice(0, t.indexOf(':')) : t;
+}

@@ -5,7 +5,7 @@ import { api, apiOptional, ApiError, errorText } from '../api.js';
 import { confirmButton, openRollbackDialog } from '../actions.js';
 import { modelCharts } from '../charts.js';
 import { field, openDialog } from '../dialog.js';
-import { badge, colorMap, fmtDuration, fmtPct, fmtTime, h, jsonView, replace, timeEl } from '../dom.js';
+import { badge, colorMap, fmtDuration, fmtPct, fmtTime, h, jsonView, replace, shortTitle, timeEl } from '../dom.js';
 import { renderMarkdown } from '../markdown.js';
 import { can } from '../session.js';
 
@@ -88,7 +88,7 @@ export async function mount(root, route, page) {
   function renderHead() {
     // Monitor titles carry their whole evidence line: the heading keeps its first clause.
     const title = String(incident.title ?? incident.id);
-    const short = title.length > 90 && title.includes(':') ? title.slice(0, title.indexOf(':')) : title;
+    const short = shortTitle(title);
     replace(
       head,
       h('h1', { class: 'incident-title', title }, short),

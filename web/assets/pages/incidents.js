@@ -1,7 +1,7 @@
 // Incident list, newest first, filtered by status and model (kept in the URL:
 // `#/incidents?status=open&model=support-bot`). Refreshes every 2 s so new incidents appear.
 import { api } from '../api.js';
-import { badge, fmtAgo, h, replace, timeEl } from '../dom.js';
+import { badge, fmtAgo, h, replace, shortTitle, timeEl } from '../dom.js';
 
 const statuses = ['open', 'acknowledged', 'contained', 'mitigated', 'resolved', 'reviewed', 'declined'];
 
@@ -76,8 +76,3 @@ export async function mount(root, route, page) {
   page.every(2000, refresh);
 }
 
-/** Monitor titles carry their evidence line; the list shows the first clause. @param {string | undefined} t */
-function shortTitle(t) {
-  if (!t) return '—';
-  return t.length > 90 && t.includes(':') ? `${t.slice(0, t.indexOf(':'))} …` : t;
-}

@@ -2,7 +2,7 @@
 // last five minutes (error rate, latency p50/p95, feedback). Refreshes every 2 s in place.
 import { api, apiOptional } from '../api.js';
 import { modelCharts } from '../charts.js';
-import { badge, colorMap, fmtMs, fmtNum, fmtPct, fmtTime, h, replace, weightBar } from '../dom.js';
+import { badge, colorMap, fmtMs, fmtNum, fmtPct, fmtTime, h, replace, shortTitle, weightBar } from '../dom.js';
 
 const WINDOW_SECONDS = 300;
 
@@ -64,7 +64,7 @@ function renderIncidents(el, answer) {
   replace(
     el,
     h('strong', null, `${open.length} active incident${open.length === 1 ? '' : 's'}: `),
-    open.slice(0, 5).map((/** @type {any} */ i) => h('a', { href: `#/incidents/${encodeURIComponent(i.id)}`, class: 'incident-chip' }, badge(i.severity), ` ${i.model}${i.version ? `@${i.version}` : ''} · ${i.title ?? i.id}`)),
+    open.slice(0, 5).map((/** @type {any} */ i) => h('a', { href: `#/incidents/${encodeURIComponent(i.id)}`, class: 'incident-chip', title: i.title }, badge(i.severity), ` ${shortTitle(i.title ?? i.id, 60)} · ${i.status}`)),
     open.length > 5 ? h('a', { href: '#/incidents?status=active' }, `and ${open.length - 5} more`) : null,
   );
 }
