@@ -123,6 +123,26 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   closers.push(notifier.start());
   // Let queued notifications finish (bounded) before storage closes: their outcomes go on timelines.
   closers.push(() => notifier.close());
+  // Containment, fallbacks, circuit breakers, validated rollback, soak and playbooks. Interrupted
+  // rollbacks are recovered before the server takes requests. Created before the other incident
+  // listeners on purpose: on `incident.opened` the playbook's route change queues for the database
+  // first, which keeps containment within its 100 ms bar while runbooks and RCA do their writes.
+  const containmentFeature = createContainmentFeature({
+    loaded,
+    stores,
+    clock,
+    bus,
+    audit,
+    routing,
+    registry,
+    incidents,
+    notifier,
+    gateway,
+    logger,
+    background: options.background,
+  });
+  await containmentFeature.start();
+  closers.push(() => containmentFeature.close());
   // Runbooks: every incident follows SOP-001 (runbooks/*.yaml, versioned) as a checklist whose
   // automatic steps complete from timeline events; overdue steps escalate through the notifier.
   const runbookFeature = await createRunbookFeature({
@@ -162,24 +182,6 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     onError: (err, what) => logger.error({ err, what }, 'review failed'),
   });
   closers.push(() => reviewFeature.close());
-  // Containment, fallbacks, circuit breakers, validated rollback, soak and playbooks. Interrupted
-  // rollbacks are recovered before the server takes requests.
-  const containmentFeature = createContainmentFeature({
-    loaded,
-    stores,
-    clock,
-    bus,
-    audit,
-    routing,
-    registry,
-    incidents,
-    notifier,
-    gateway,
-    logger,
-    background: options.background,
-  });
-  await containmentFeature.start();
-  closers.push(() => containmentFeature.close());
   // Monitors: every live version's signals every second over the gateway's metric windows; breaches
   // open incidents (severity, onset, impact). One replica runs them (PostgreSQL advisory lock).
   const monitoringFeature = createMonitoringFeature({

@@ -30,21 +30,29 @@ async function runBadDeploy(s: RollbackStack, openIncident: () => Promise<string
   return { load, incidentId };
 }
 
+// With monitors wired in, real detection may open the incident first, at the severity it judges:
+// these stacks contain and roll back from SEV3 up, so the outcome does not depend on who was first.
+const selfHealing = { playbook: { SEV3: { contain: 'auto', rollback: 'auto' } } };
+
 describe('bad deploy → contain → validated rollback, under load', () => {
   it('contains in < 100 ms, has all traffic on M-1 within 5 s of detection, and fails no client request', async () => {
-    const s = (stack = await startRollbackStack());
+    const s = (stack = await startRollbackStack({ containment: selfHealing }));
     const { load, incidentId } = await runBadDeploy(s, async () => {
-      // The monitoring runner is not in the composition root yet: the incident comes in through
-      // the API, as an alert would (see the real-detection test below).
+      // The incident comes in through the API, as an alert would; when the monitors detected the
+      // fault first, this joins their incident (200) instead of opening one (201).
       const res = await s.api('POST', '/api/v1/incidents', { model: 'support-bot', version: 'v3', family: 'errors', severity: 'SEV2', title: 'v3 error rate 50%' });
-      expect(res.status).toBe(201);
+      expect([200, 201]).toContain(res.status);
       return res.body.incident.id as string;
     });
-    const id = incidentId!;
+    expect(incidentId).toBeDefined();
+    // The incident that was rolled back: ours, or the monitors' when they opened one first under
+    // another signal family (then ours is contained and its rollback is rate limited).
     const mitigated = await waitFor(async () => {
-      const inc = await incidentDetail(s, id);
-      return inc.status === 'mitigated' ? inc : undefined;
+      const list = (await s.api('GET', '/api/v1/incidents?model=support-bot')).body.incidents;
+      const done = list.find((i: any) => i.status === 'mitigated');
+      return done ? incidentDetail(s, done.id) : undefined;
     }, 10_000);
+    const id = mitigated.id as string;
     const detectedAt = Date.parse(mitigated.detectedAt);
     const result: LoadResult = await load;
 
@@ -184,7 +192,7 @@ describe('bad deploy → contain → validated rollback, under load', () => {
   });
 
   it('opens the incident from real detection (the monitoring runner) when the composition root has one', async (t) => {
-    const s = (stack = await startRollbackStack());
+    const s = (stack = await startRollbackStack({ containment: selfHealing }));
     if (!Object.keys(s.fs.ctx.services).some((k) => /monitor/i.test(k))) {
       t.skip(); // SKIPPED until the monitoring runner is wired into src/main.ts; then this runs the full loop.
       return;

@@ -67,7 +67,7 @@ export function createContainmentFeature(deps: ContainmentFeatureDeps): Containm
   };
   const onError = (err: unknown, context: string) => logger?.error({ err, context }, 'containment failed');
 
-  const containment = new ContainmentService({ stores, routing: deps.routing, clock, incidents: deps.incidents, onError });
+  const containment = new ContainmentService({ routing: deps.routing, clock, incidents: deps.incidents, onError });
   const rollback = new RollbackService({
     stores,
     routing: deps.routing,

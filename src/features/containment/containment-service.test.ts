@@ -11,7 +11,8 @@ describe('ContainmentService', () => {
     expect((await k.f.stores.versions.get('bot', 'v3'))!.state).toBe('faulty');
     const audit = await k.f.audit.list();
     expect(audit.map((e) => e.action)).toContain('version.isolate');
-    expect(audit.find((e) => e.action === 'version.isolate')!.reason).toMatch(/^errors \(v3 isolated; its 30% moved to v2 71%, v4 29%\)$/);
+    expect(audit.find((e) => e.action === 'version.isolate')).toMatchObject({ reason: 'isolate v3: errors', after: { weights: { v2: 71, v3: 0, v4: 29 } } });
+    expect(r.summary).toBe('v3 isolated; its 30% moved to v2 71%, v4 29%');
     const incident = await k.incidents.get(id);
     expect(incident.status).toBe('contained');
     const timeline = await k.incidents.timeline(id);

@@ -5,18 +5,19 @@
 // and the incident's move to `contained`.
 import { performance } from 'node:perf_hooks';
 import { canTransition } from '../../core/incident-lifecycle.ts';
-import { planIsolation, type IsolationOutcome } from '../../core/rollback-plan.ts';
+import { planIsolation, type IsolationOutcome, type IsolationPlan } from '../../core/rollback-plan.ts';
 import { FailsafeError } from '../../core/errors.ts';
 import type { Clock, EpochMs, Route, RouteMode } from '../../core/types.ts';
 import type { IncidentService } from '../incidents/incident-service.ts';
 import type { RoutePatch, RoutingService } from '../routing/routing-service.ts';
-import type { Stores } from '../stores.ts';
 
 export interface ContainmentContext {
   actor: string;
   reason?: string;
   /** The incident this action answers: its timeline records the action and it becomes `contained`. */
   incidentId?: string;
+  /** The caller read the incident already (playbooks): skip the existence check on the fast path. */
+  incidentKnown?: boolean;
   requestId?: string;
 }
 
@@ -46,7 +47,6 @@ export interface ModeChangeResult {
 }
 
 export interface ContainmentServiceOptions {
-  stores: Stores;
   routing: RoutingService;
   clock: Clock;
   incidents?: IncidentService;
@@ -54,14 +54,12 @@ export interface ContainmentServiceOptions {
 }
 
 export class ContainmentService {
-  private readonly stores: Stores;
   private readonly routing: RoutingService;
   private readonly clock: Clock;
   private readonly incidents?: IncidentService;
   private readonly onError: (err: unknown, context: string) => void;
 
   constructor(options: ContainmentServiceOptions) {
-    this.stores = options.stores;
     this.routing = options.routing;
     this.clock = options.clock;
     this.incidents = options.incidents;
@@ -75,51 +73,58 @@ export class ContainmentService {
    */
   async isolate(model: string, version: string, ctx: ContainmentContext): Promise<IsolationResult> {
     const t0 = performance.now();
-    await this.requireIncident(ctx.incidentId);
-    const [route, versions] = await Promise.all([this.routing.getRoute(model), this.stores.versions.list(model)]);
-    let plan;
-    try {
-      plan = planIsolation(route, versions, version);
-    } catch (err) {
-      if (err instanceof FailsafeError) throw new FailsafeError(err.code, `${model}: ${err.message}`);
-      throw err;
-    }
-    const weightsBefore = { ...(route?.weights ?? {}) };
-    let changed = false;
-    let revision = route?.revision;
-    if (plan.outcome !== 'noop') {
-      const patch: RoutePatch = { versionStates: plan.versionStates };
-      if (plan.outcome !== 'marked') patch.weights = plan.weights;
-      if (plan.mode !== (route?.mode ?? 'serving')) patch.mode = plan.mode;
-      // A faulty version gets no shadow copies either.
-      if (route?.shadow?.version === version) patch.shadow = null;
-      const res = await this.routing.update(model, patch, {
+    if (!ctx.incidentKnown) await this.requireIncident(ctx.incidentId);
+    // Read, plan and write in the route change's own transaction: one round of database work on
+    // the containment path, and no stale read between planning and the change.
+    let plan: IsolationPlan | undefined;
+    let weightsBefore: Record<string, number> = {};
+    let modeBefore: RouteMode = 'serving';
+    const res = await this.routing.update(
+      model,
+      ({ route, versions }) => {
+        try {
+          plan = planIsolation(route, versions, version);
+        } catch (err) {
+          if (err instanceof FailsafeError) throw new FailsafeError(err.code, `${model}: ${err.message}`);
+          throw err;
+        }
+        weightsBefore = { ...(route?.weights ?? {}) };
+        modeBefore = route?.mode ?? 'serving';
+        if (plan.outcome === 'noop') return undefined;
+        const patch: RoutePatch = { versionStates: plan.versionStates };
+        if (plan.outcome !== 'marked') patch.weights = plan.weights;
+        if (plan.mode !== modeBefore) patch.mode = plan.mode;
+        // A faulty version gets no shadow copies either.
+        if (route?.shadow?.version === version) patch.shadow = null;
+        return patch;
+      },
+      {
         actor: ctx.actor,
-        reason: ctx.reason ? `${ctx.reason} (${plan.summary})` : plan.summary,
+        // The plan is made inside the transaction; the reason names the version and the caller's why.
+        reason: ctx.reason ? `isolate ${version}: ${ctx.reason}` : `isolate ${version}`,
         action: 'version.isolate',
         requestId: ctx.requestId,
-      });
-      changed = res.changed;
-      revision = res.route.revision;
-    }
+      },
+    );
+    const p = plan!;
     const result: IsolationResult = {
       model,
       version,
-      outcome: plan.outcome,
+      outcome: p.outcome,
       weightsBefore,
-      weightsAfter: plan.outcome === 'noop' || plan.outcome === 'marked' ? weightsBefore : plan.weights,
-      mode: plan.mode,
-      serving: plan.serving,
-      summary: plan.summary,
-      changed,
-      routeRevision: revision,
+      weightsAfter: p.outcome === 'noop' || p.outcome === 'marked' ? weightsBefore : p.weights,
+      mode: p.mode,
+      serving: p.serving,
+      summary: p.summary,
+      changed: res.changed,
+      routeRevision: res.route?.revision,
       at: this.clock.now(),
       durationMs: round(performance.now() - t0),
     };
     if (ctx.incidentId) {
       await this.recordOnIncident(ctx.incidentId, ctx, {
         kind: 'contained',
-        message: `${model} ${plan.summary} (route revision ${revision ?? '-'}, ${result.durationMs} ms)`,
+        message: `${model} ${p.summary} (route revision ${result.routeRevision ?? '-'}, ${result.durationMs} ms)`,
         data: { action: 'isolate', ...result },
       });
     }

@@ -70,7 +70,7 @@ export async function createContainmentKit(
     const now = f.clock.now();
     return { version: version.version, kind: 'golden', passed, summary: `${model}@${version.version} ${passed ? 'passed' : 'FAILED'} staging: scripted`, report: { passRate: passed ? 1 : 0, total: 2 }, startedAt: now, finishedAt: now };
   };
-  const containment = new ContainmentService({ stores: f.stores, routing: f.routing, clock: f.clock, incidents, onError });
+  const containment = new ContainmentService({ routing: f.routing, clock: f.clock, incidents, onError });
   const rollback = new RollbackService({ stores: f.stores, routing: f.routing, audit: f.audit, clock: f.clock, loaded, incidents, notifier: notifier as never, validator, onError, sleep: async () => {} });
   const playbooks = new PlaybookRunner({ stores: f.stores, clock: f.clock, bus: f.bus, incidents, containment, rollback, notifier: notifier as never, policyFor: (m) => modelPolicy(config, m).playbook, onError });
   const soak = new SoakTracker({ stores: f.stores, registry: f.registry, clock: f.clock, bus: f.bus, soakMsFor: (m) => modelPolicy(config, m).soakMs });

@@ -186,6 +186,7 @@ export class PlaybookRunner {
         const iso = await this.o.containment.isolate(action.model, action.version!, {
           actor,
           incidentId: incident.id,
+          incidentKnown: true,
           reason: `${incident.severity} playbook: ${incident.title}`,
         });
         const fromEventMs = Math.round((performance.now() - t0) * 100) / 100;

@@ -40,6 +40,12 @@ export interface RoutePatch {
   versionStates?: Record<string, VersionState>;
 }
 
+/**
+ * A patch computed from the route and versions as read inside the update's transaction, so a
+ * read-plan-write (isolation) is one transaction with no stale read. Returning undefined changes nothing.
+ */
+export type RoutePatchFn = (current: { route: Route | undefined; versions: ModelVersion[] }) => RoutePatch | undefined;
+
 export interface RouteUpdateResult {
   route: Route;
   /** False when the patch matched the current route and states: nothing was saved or audited. */
@@ -138,13 +144,20 @@ export class RoutingService {
    * states). Versions that get traffic for the first time become `live` in the same transaction.
    * When this resolves the gateway serves the new route.
    */
-  async update(modelName: string, patch: RoutePatch, ctx: RouteChangeContext): Promise<RouteUpdateResult> {
+  async update(modelName: string, patchOrFn: RoutePatch | RoutePatchFn, ctx: RouteChangeContext): Promise<RouteUpdateResult> {
     const now = this.clock.now();
     const outcome = await this.stores.transaction(async (tx) => {
       // The chain lock first: the read-modify-write below is serialised with every other audited change.
       await this.audit.lock(tx);
       await this.requireModel(tx, modelName);
       const stored = await tx.versions.list(modelName);
+      let patch: RoutePatch;
+      if (typeof patchOrFn === 'function') {
+        const current = await tx.routes.get(modelName);
+        const computed = patchOrFn({ route: current, versions: stored });
+        if (!computed) return { route: current!, routeChanged: false, events: [] as VersionStateEvent[], change: undefined };
+        patch = computed;
+      } else patch = patchOrFn;
 
       // Requested state changes are checked first; the route is then validated against the new states.
       const requested: Array<[ModelVersion, VersionState]> = [];
