@@ -129,7 +129,7 @@ export interface Trace {
   input?: string;
   output?: string;
   client?: string;
-  /** Route arm / metadata tags used by segment analysis. */
+  /** Route arm / metadata tags used by segment analysis (and FIRST_UPSTREAM_HOST_TAG after a retry). */
   tags?: Record<string, string>;
   /** Numeric features of predict requests (first instance), for drift. */
   features?: number[];
@@ -138,6 +138,13 @@ export interface Trace {
   validators?: ValidatorResult[];
   shadow?: boolean;
 }
+
+/**
+ * Trace tag with the upstream host of a retried request's first attempt. `upstreamHost` names the
+ * host that answered last (after a retry, the stable version's); RCA blames a failure on the first
+ * attempt, so it needs that host too. A tag, so the trace tables need no new column.
+ */
+export const FIRST_UPSTREAM_HOST_TAG = 'firstUpstreamHost';
 
 export interface Feedback {
   id: number;

@@ -2,7 +2,7 @@
 // (Exchange), answering errors and fallbacks in the surface's shape with the right headers, and
 // turning a finished request into its trace.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, ModelKind, Trace, TraceStatus, ValidatorResult } from '../../core/types.ts';
+import { FIRST_UPSTREAM_HOST_TAG, type Clock, type ModelKind, type Trace, type TraceStatus, type ValidatorResult } from '../../core/types.ts';
 import type { AttemptRecord } from '../telemetry/attempt.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
 import type { FallbackAnswer, FallbackReason, GatewayHooks, ValidationOutcome } from './gateway-hooks.ts';
@@ -127,6 +127,11 @@ export class Exchange {
     if (fields.errorClass !== undefined) trace.errorClass = fields.errorClass;
     if (fields.errorMessage !== undefined) trace.errorMessage = fields.errorMessage;
     if (this.upstreamHost !== undefined) trace.upstreamHost = this.upstreamHost;
+    if (this.attempts.length > 1) {
+      // upstreamHost is the last attempt's; the failure RCA looks for happened on the first.
+      const firstHost = this.route.versions.get(this.attempts[0].version)?.host;
+      if (firstHost !== undefined) trace.tags = { [FIRST_UPSTREAM_HOST_TAG]: firstHost };
+    }
     if (fields.fallback) trace.fallback = fields.fallback;
     if (fields.promptTokens !== undefined) trace.promptTokens = fields.promptTokens;
     if (fields.completionTokens !== undefined) trace.completionTokens = fields.completionTokens;
