@@ -125,6 +125,9 @@ export class Exchange {
     if (this.firstVersion !== undefined && (this.attempts.length > 1 || fields.fallback)) trace.firstVersion = this.firstVersion;
     if (this.ttfbMs !== undefined) trace.ttfbMs = this.ttfbMs;
     if (fields.errorClass !== undefined) trace.errorClass = fields.errorClass;
+    // An answer after a retry carries the first attempt's error class (the JSON paths pass it; the
+    // streaming path does not), so RCA can tell an upstream failure from any other.
+    else if (fields.status === 'ok' && this.attempts.length > 1 && this.attempts[0].errorClass !== undefined) trace.errorClass = this.attempts[0].errorClass;
     if (fields.errorMessage !== undefined) trace.errorMessage = fields.errorMessage;
     if (this.upstreamHost !== undefined) trace.upstreamHost = this.upstreamHost;
     if (this.attempts.length > 1) {
