@@ -500,6 +500,27 @@ describe('gateway: paused, fallbacks, validators', () => {
   });
 });
 
+describe('gateway: input checkpoint', () => {
+  it('blocks a request that fails an input validator before any upstream call (chat and predict)', async () => {
+    await start({
+      hooks: {
+        validateInput: (ctx) =>
+          ctx.inputText.includes('forbidden')
+            ? { results: [{ validator: 'deny-list', passed: false, action: 'block', checkpoint: 'input' }], action: 'block' }
+            : undefined,
+      },
+    });
+    const r = await post('/v1/chat/completions', { model: 'support-bot', messages: [{ role: 'user', content: 'a forbidden word' }] });
+    expect(r.status).toBe(400);
+    expectOpenAiError(r.json, 'input_blocked');
+    expect(v1.stats().requests + v2.stats().requests).toBe(0);
+    expect((await traceOf(r.headers.get('x-request-id')!)).status).toBe('blocked');
+    const p = await post('/v1/models/fraud:predict', { instances: [['forbidden']] });
+    expect(p.status).toBe(400);
+    expect((await post('/v1/chat/completions', { model: 'support-bot', messages: hello })).status).toBe(200);
+  });
+});
+
 describe('gateway: client auth and metrics', () => {
   it('requires a client key on /v1 when clientAuth is on; /metrics serves Prometheus text', async () => {
     await start({ config: { server: { clientAuth: true } } });

@@ -86,6 +86,19 @@ export function predictHandler(rt: GatewayRuntime) {
       return sendApiError(reply, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
     }
 
+    if (rt.hooks.validateInput) {
+      const outcome = await rt.hooks.validateInput({ requestId, model: name, kind: 'predict', request: b, inputText: ex.inputText, stream: false });
+      ex.addValidatorResults(outcome);
+      if (outcome?.action === 'fallback') {
+        const answer = await askFallback(ex, 'validator', { validators: outcome.results });
+        if (answer) return sendFallback(ex, reply, answer, 'input_validator');
+      }
+      if (outcome?.action === 'block' || outcome?.action === 'fallback') {
+        ex.finish({ httpStatus: 400, status: 'blocked', errorClass: 'input_validator', features });
+        return sendApiError(reply, requestId, apiError(400, 'the request failed an input check', 'input_blocked', 'instances'));
+      }
+    }
+
     let version = pick.version;
     ex.firstVersion = version.name;
     let r = await callPredict(ex, version, bodyText);

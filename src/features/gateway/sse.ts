@@ -7,7 +7,12 @@ export class SseParser {
   /** Data payloads of the events completed by this chunk (multi-line data joined with \n). */
   push(text: string): string[] {
     let buf = this.pending + text;
-    if (buf.indexOf('\r') >= 0) buf = buf.replace(/\r\n?/g, '\n');
+    let heldCr = false;
+    if (buf.indexOf('\r') >= 0) {
+      // A trailing \r may be the first half of a \r\n split across chunks: keep it for the next one.
+      heldCr = buf.endsWith('\r');
+      buf = (heldCr ? buf.slice(0, -1) : buf).replace(/\r\n?/g, '\n');
+    }
     const out: string[] = [];
     let start = 0;
     for (;;) {
@@ -17,13 +22,13 @@ export class SseParser {
       if (data !== undefined) out.push(data);
       start = end + 2;
     }
-    this.pending = start === 0 ? buf : buf.slice(start);
+    this.pending = (start === 0 ? buf : buf.slice(start)) + (heldCr ? '\r' : '');
     return out;
   }
 
   /** Data of a last event that was not followed by a blank line (a stream that ended early). */
   end(): string | undefined {
-    const rest = this.pending;
+    const rest = this.pending.replace(/\r\n?/g, '\n');
     this.pending = '';
     if (!rest.trim()) return undefined;
     return dataOf(rest, 0, rest.length);
