@@ -391,7 +391,16 @@ async function loadDeployments(model) {
   const listed =
     (await apiOptional(`/models/${encodeURIComponent(model)}/deployments`).catch(() => undefined)) ??
     (await apiOptional(`/deployments?model=${encodeURIComponent(model)}`).catch(() => undefined));
-  if (Array.isArray(listed?.deployments)) return listed.deployments;
+  if (Array.isArray(listed?.deployments)) {
+    // Lists carry summaries: the active ones are read in full (plan steps, latest analyses).
+    return Promise.all(
+      listed.deployments.slice(0, 5).map(async (/** @type {any} */ d) => {
+        if (d.status !== 'running' && d.status !== 'paused') return d;
+        const full = await apiOptional(`/deployments/${encodeURIComponent(d.id)}`).catch(() => undefined);
+        return full?.deployment ? { ...d, ...full.deployment } : d;
+      }),
+    );
+  }
   const ids = rememberedDeployments(model);
   const found = await Promise.all(ids.map((id) => apiOptional(`/deployments/${encodeURIComponent(id)}`).catch(() => undefined)));
   return found.filter(Boolean).map((a) => a.deployment ?? a);
