@@ -24,6 +24,7 @@ import {
   type RateSettings,
 } from './monitor-config.ts';
 import { meanShiftDetector } from './mean-shift-detector.ts';
+import { emptyWindow, mergeWindowInto } from './window-cache.ts';
 import { binLabel, histogram, quantileEdges } from '../../core/stats/binning.ts';
 import { DRIFT_SIGNALS, RATE_SIGNALS, featureColumns, latencyOf, meanOutputChars, answered, type RateSignal } from './signals.ts';
 
@@ -47,6 +48,8 @@ export interface BaselineCandidate {
   version: string;
   from: EpochMs;
   to: EpochMs;
+  /** [from, splitAt) is cached across evaluations, [splitAt, to) read at each one. */
+  splitAt?: EpochMs;
 }
 
 /** Where the version under test stands; decides the baseline candidates. */
@@ -105,6 +108,19 @@ export class EvalContext {
     return w;
   }
 
+  /** [from, to) as a cached [from, splitAt) plus a fresh [splitAt, to), memoised for this evaluation. */
+  joined(version: string, from: EpochMs, splitAt: EpochMs, to: EpochMs): MetricWindow {
+    const key = `${this.role.model}\u0000${version}\u0000${from}\u0000${splitAt}\u0000${to}\u0000joined`;
+    let w = this.memo.get(key);
+    if (!w) {
+      w = emptyWindow(this.role.model, version, from, to);
+      mergeWindowInto(w, this.window(version, from, splitAt, true));
+      mergeWindowInto(w, this.window(version, splitAt, to));
+      this.memo.set(key, w);
+    }
+    return w;
+  }
+
   /** The version under test over the last `seconds` (the current, partial second included). */
   current(seconds: number): MetricWindow {
     return this.window(this.role.version, this.now - seconds * 1000, this.now);
@@ -127,7 +143,10 @@ export class EvalContext {
 
   /** Baseline candidates, best first. */
   candidates(purpose: 'compare' | 'history', spanSeconds: number, gapSeconds: number): BaselineCandidate[] {
-    // Aligned to a grid so consecutive evaluations share the cached window; long spans move slowly.
+    // Aligned to a grid so consecutive evaluations share the cached window. Earlier traffic can sit
+    // on a coarser grid (a 30-minute span moves by a minute at most); the stable arm is compared
+    // with what it serves now, so its window lags by the refresh interval at most.
+    const refresh = Math.floor(this.now / this.refreshMs) * this.refreshMs;
     const grid = Math.max(this.refreshMs, Math.floor(spanSeconds / 30) * 1000);
     const t = Math.floor(this.now / grid) * grid;
     const span = spanSeconds * 1000;
@@ -135,7 +154,7 @@ export class EvalContext {
     const out: BaselineCandidate[] = [];
     const stable = this.role.stable;
     if (purpose === 'compare') {
-      if (stable?.serving) out.push({ kind: 'stable-arm', version: stable.version, from: t - span, to: t });
+      if (stable?.serving) out.push({ kind: 'stable-arm', version: stable.version, from: refresh - span, to: this.now, splitAt: refresh });
       else if (stable?.lastAt !== undefined) {
         const last = Math.floor(stable.lastAt / 1000) * 1000 + 1000;
         out.push({ kind: 'last-stable', version: stable.version, from: last - span, to: last });
@@ -155,7 +174,7 @@ export class EvalContext {
   pickBaseline(candidates: BaselineCandidate[], samplesOf: (w: MetricWindow) => number, min: number): ChosenBaseline | undefined {
     let best: ChosenBaseline | undefined;
     for (const c of candidates) {
-      const window = this.window(c.version, c.from, c.to, true);
+      const window = c.splitAt === undefined ? this.window(c.version, c.from, c.to, true) : this.joined(c.version, c.from, c.splitAt, c.to);
       const samples = samplesOf(window);
       const chosen = { ...c, window, samples };
       if (samples >= min) return chosen;
@@ -396,7 +415,9 @@ function worstFeature(
 function evaluateMean(id: MonitorId, s: MeanSettings, ctx: EvalContext, rules?: Partial<SeverityRules>): MonitorEvaluation {
   const baseline =
     s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), answered, s.minBaselineSamples);
-  const refBatches = baseline ? batchMeans(ctx, baseline.version, baseline.from, baseline.to, s.batches, true) : [];
+  // Twice as many baseline batches: with 6 current batches (a minute of 10 s blocks) a rank test
+  // against 10 cannot reach α = 0.001 even when every current batch is above every baseline one.
+  const refBatches = baseline ? batchMeans(ctx, baseline.version, baseline.from, baseline.to, 2 * s.batches, true) : [];
   const results: WindowResult[] = s.windows.map((seconds) => ctx.judged(id, seconds, () => {
     const window = windowOf(ctx.now, seconds);
     const current = ctx.current(seconds);
@@ -511,7 +532,11 @@ export function analyzeBreach(
     const onset = estimateOnset(series, p0, { direction: signal.direction });
     const since = onset?.at ?? chosen.window.from;
     const sinceWindow = ctx.reader.snapshot(ctx.model, ctx.version, since, ctx.now);
-    const sinceCounts = signal.counts(sinceWindow);
+    let sinceCounts = signal.counts(sinceWindow);
+    // The onset second is partly healthy (the fault began somewhere inside it): the size is taken
+    // from the seconds after it when they hold enough samples.
+    const after = signal.counts(ctx.reader.snapshot(ctx.model, ctx.version, since + 1000, ctx.now));
+    if (onset && after.trials >= s.minSamples) sinceCounts = after;
     const rateSince = rateOf(sinceCounts);
     const raw = signal.direction === 'increase' ? rateSince : p0 - rateSince;
     const magnitude = onset && Number.isFinite(raw) ? Math.round(Math.max(raw, 0) * 1e6) / 1e6 : fallbackMagnitude;
@@ -546,7 +571,9 @@ export function analyzeBreach(
     const onset = estimateOnset(series, clampRate(slowShare), { direction: 'increase' });
     const since = onset?.at ?? chosen.window.from;
     const sinceWindow = ctx.reader.snapshot(ctx.model, ctx.version, since, ctx.now);
-    const sinceSketch = latencyOf(sinceWindow);
+    const afterWindow = ctx.reader.snapshot(ctx.model, ctx.version, since + 1000, ctx.now);
+    // As for rates: the seconds after the (partly healthy) onset second, when there are enough.
+    const sinceSketch = latencyOf(onset && afterWindow.latency.count >= s.minSamples ? afterWindow : sinceWindow);
     let magnitude = fallbackMagnitude;
     if (onset && sinceSketch.count > 0) {
       magnitude = baselineSketch && baselineSketch.count > 0

@@ -55,7 +55,8 @@ export interface MonitorSimulationResult {
 
 const DEFAULT_START = Date.UTC(2025, 0, 1);
 
-function servingModel(m: SimulatedModel, at: EpochMs): ServingModel {
+/** A serving model for a simulated one: every version registered, `stable` in state stable, weights from the split. */
+export function simulatedServing(m: SimulatedModel, at: EpochMs): ServingModel {
   const stable = m.stable ?? Object.keys(m.split)[0];
   const versions: Record<string, ModelVersion> = {};
   for (const v of Object.keys(m.split)) {
@@ -94,7 +95,7 @@ export async function simulateMonitoredTraffic(o: MonitorSimulationOptions): Pro
   const bus = new EventBus();
   const incidents = new IncidentService({ stores, clock, bus });
   const windows = new MetricWindows();
-  const serving = new Map(o.models.map((m) => [m.name, servingModel(m, startAt)]));
+  const serving = new Map(o.models.map((m) => [m.name, simulatedServing(m, startAt)]));
   for (const m of o.models) await stores.models.insert({ name: m.name, kind: m.kind, tags: [], createdAt: startAt }).catch(() => undefined);
   const runner = new MonitorRunner({
     windows,

@@ -27,7 +27,8 @@ export interface WindowCacheOptions {
 
 const COUNT_KEYS = Object.keys(emptyCounts()) as Array<keyof WindowCounts>;
 
-function emptyWindow(model: string, version: string, from: EpochMs, to: EpochMs): MetricWindow {
+/** A window with nothing in it, to merge others into. */
+export function emptyWindow(model: string, version: string, from: EpochMs, to: EpochMs): MetricWindow {
   return {
     model,
     version,
