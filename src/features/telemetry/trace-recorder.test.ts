@@ -138,6 +138,26 @@ describe('TraceRecorder', () => {
     expect((await store.query({})).map((t) => t.requestId).sort()).toEqual(['req_0', 'req_1', 'req_2', 'req_3', 'req_4']);
   });
 
+  it('keeps order and loses nothing when a write fails half-way through a drain', async () => {
+    const store = new FlakyStore();
+    let now = T0;
+    const { r } = make(store, { batchSize: 2 }, { now: () => now });
+    for (let i = 0; i < 7; i++) r.record(trace(i));
+    const insert = store.insertMany.bind(store);
+    let calls = 0;
+    store.insertMany = async (traces) => {
+      if (++calls === 2) throw new Error('disk I/O error');
+      return insert(traces);
+    };
+    await r.flush();
+    expect(r.written).toBe(2);
+    expect(r.queued).toBe(5);
+    now += 60_000;
+    await r.flush();
+    expect(r.written).toBe(7);
+    expect((await store.query({ order: 'asc' })).map((t) => t.requestId)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `req_${i}`));
+  });
+
   it('bounds the queue while the store is down, dropping the oldest', async () => {
     const store = new FlakyStore();
     store.down = true;
@@ -163,15 +183,17 @@ describe('TraceRecorder', () => {
 
   it('answers lookupRecent before the trace is written, and forgets the oldest past its capacity', async () => {
     const store = new FlakyStore();
-    const { r } = make(store, { recentCapacity: 3 });
+    const { r } = make(store, { recentCapacity: 4 });
     r.record(trace(1, { prediction: 'positive' }));
     expect(r.lookupRecent('req_1')).toEqual({ model: 'bot', version: 'v1', startedAt: T0 + 1, prediction: 'positive' });
     expect(await store.get('req_1')).toBeUndefined();
-    r.record(trace(2));
-    r.record(trace(3));
-    r.record(trace(4));
+    for (let i = 2; i <= 6; i++) r.record(trace(i));
+    // The last capacity/2 are always remembered; never more than capacity.
     expect(r.lookupRecent('req_1')).toBeUndefined();
-    expect(r.lookupRecent('req_4')).toBeDefined();
+    expect(r.lookupRecent('req_5')).toBeDefined();
+    expect(r.lookupRecent('req_6')).toBeDefined();
+    const remembered = [1, 2, 3, 4, 5, 6].filter((i) => r.lookupRecent(`req_${i}`)).length;
+    expect(remembered).toBeLessThanOrEqual(4);
     r.record(trace(5, { shadow: true, requestId: 'req_5.shadow' }));
     expect(r.lookupRecent('req_5.shadow')).toBeUndefined();
   });

@@ -34,7 +34,7 @@ export interface TraceRecorderOptions {
   /** Regular expressions (source text) whose matches become [REDACTED]. */
   redact: string[];
   retention?: { maxAgeHours: number; maxCount: number; intervalMs?: number };
-  /** Request ids remembered for feedback before their trace is written (default 50,000). */
+  /** Request ids remembered for feedback before their trace is written: the last capacity/2 at least, capacity at most (default 50,000). */
   recentCapacity?: number;
 }
 
@@ -55,7 +55,11 @@ const RETRY_MAX_MS = 30_000;
 export class TraceRecorder {
   private queue: Trace[] = [];
   private queuedChars = 0;
-  private readonly recent = new Map<string, RecentRequest>();
+  // Two generations instead of one Map evicting its oldest key per insert: deleting from the
+  // front of a V8 Map leaves holes that keys().next() walks over, which made eviction O(n).
+  // Here a full generation is dropped whole; lookups check both.
+  private recentNew = new Map<string, RecentRequest>();
+  private recentOld = new Map<string, RecentRequest>();
   private readonly options: Required<Omit<TraceRecorderOptions, 'retention' | 'logger'>> & Pick<TraceRecorderOptions, 'retention' | 'logger'>;
   private readonly patterns: RegExp[];
   private flushing: Promise<void> | undefined;
@@ -93,12 +97,11 @@ export class TraceRecorder {
   /** O(1): queue the trace and remember its request id. Never throws, never waits. */
   record(trace: Trace): void {
     if (!trace.shadow) {
-      const recent = this.recent;
-      if (recent.size >= this.options.recentCapacity) {
-        const oldest = recent.keys().next().value;
-        if (oldest !== undefined) recent.delete(oldest);
+      if (this.recentNew.size >= this.options.recentCapacity / 2) {
+        this.recentOld = this.recentNew;
+        this.recentNew = new Map();
       }
-      recent.set(trace.requestId, { model: trace.model, version: trace.version, startedAt: trace.startedAt, prediction: trace.prediction });
+      this.recentNew.set(trace.requestId, { model: trace.model, version: trace.version, startedAt: trace.startedAt, prediction: trace.prediction });
     }
     if (this.closed) return;
     const q = this.queue;
@@ -125,7 +128,7 @@ export class TraceRecorder {
 
   /** A request the gateway answered recently (its trace may not be written yet). */
   lookupRecent(requestId: string): RecentRequest | undefined {
-    return this.recent.get(requestId);
+    return this.recentNew.get(requestId) ?? this.recentOld.get(requestId);
   }
 
   get queued(): number {
@@ -151,31 +154,34 @@ export class TraceRecorder {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // Take the whole queue; records arriving meanwhile start a new one.
+      const pending = this.queue;
+      this.queue = [];
       const size = this.options.batchSize;
-      const batch = this.queue.length <= size ? this.queue : this.queue.slice(0, size);
-      if (batch === this.queue) this.queue = [];
-      else this.queue = this.queue.slice(size);
-      for (const t of batch) this.queuedChars -= textSize(t);
-      const prepared = batch.map((t) => this.prepare(t));
-      try {
-        await this.options.store.insertMany(prepared);
-        this.written += prepared.length;
-        this.retryAt = 0;
-        this.backoffMs = 0;
-        // A synchronous store (better-sqlite3) resolves in a microtask: yield to I/O between batches.
-        if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      } catch (err) {
-        // Keep the batch (already prepared: capped and redacted) at the front, try again later.
-        this.queue = prepared.concat(this.queue);
-        for (const t of prepared) this.queuedChars += textSize(t);
-        while (this.queue.length > this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
-        this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : this.options.flushIntervalMs * 2);
-        this.retryAt = this.options.clock.now() + this.backoffMs;
-        this.options.logger?.warn(
-          { err, queued: this.queue.length, dropped: this.dropped, retryInMs: this.backoffMs },
-          'trace write failed; will retry',
-        );
-        return;
+      for (let i = 0; i < pending.length; i += size) {
+        const batch = pending.slice(i, i + size);
+        for (const t of batch) this.queuedChars -= textSize(t);
+        const prepared = batch.map((t) => this.prepare(t));
+        try {
+          await this.options.store.insertMany(prepared);
+          this.written += prepared.length;
+          this.retryAt = 0;
+          this.backoffMs = 0;
+          // A synchronous store (better-sqlite3) resolves in a microtask: yield to I/O between batches.
+          if (i + size < pending.length || this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        } catch (err) {
+          // Keep the batch (already prepared: capped and redacted) and the rest, oldest first; try again later.
+          this.queue = prepared.concat(pending.slice(i + size), this.queue);
+          for (const t of prepared) this.queuedChars += textSize(t);
+          while (this.queue.length > this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
+          this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : this.options.flushIntervalMs * 2);
+          this.retryAt = this.options.clock.now() + this.backoffMs;
+          this.options.logger?.warn(
+            { err, queued: this.queue.length, dropped: this.dropped, retryInMs: this.backoffMs },
+            'trace write failed; will retry',
+          );
+          return;
+        }
       }
     }
   }
