@@ -183,13 +183,16 @@ export class PlaybookRunner {
     const actor = action.mode === 'auto' ? `${ACTOR}:${incident.severity}` : action.decidedBy!;
     try {
       if (action.kind === 'contain') {
+        const tCall = performance.now();
         const iso = await this.o.containment.isolate(action.model, action.version!, {
           actor,
           incidentId: incident.id,
           incidentKnown: true,
           reason: `${incident.severity} playbook: ${incident.title}`,
         });
-        const fromEventMs = Math.round((performance.now() - t0) * 100) / 100;
+        // The route is live when the route change returned (iso.durationMs); the incident's timeline
+        // and status writes that follow are not part of getting traffic off the version.
+        const fromEventMs = Math.round((tCall - t0 + iso.durationMs) * 100) / 100;
         const timing: ContainmentTiming = { incidentId: incident.id, model: action.model, version: action.version!, fromEventMs, fromDetectionMs: iso.at - incident.detectedAt, at: iso.at };
         if (action.mode === 'auto') {
           this.containmentTimings.push(timing);
