@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze } from './analyze.ts';
 import { armOf } from './failure-judge.ts';
+import type { RouteChange } from '../types.ts';
 import { rcaCategories, type Hypothesis, type RcaCategory, type RcaInput, type RcaResult } from './rca-types.ts';
 import { SCENARIO_ONSET, type ScenarioName, syntheticIncident } from './synthetic-incidents.ts';
 
@@ -169,6 +170,61 @@ describe('analyze: upstream dependency failing', () => {
   });
 });
 
+describe('analyze: a bad deploy hidden by retries on the stable version (the `failsafe demo` shape)', () => {
+  const H1 = '127.0.0.1:9001';
+  const H3 = '127.0.0.1:9003';
+
+  it('ranks version_change first with its diff; the config seed is no conflicting deploy and the stable host is not blamed', () => {
+    const { input, result } = run('retried_deploy');
+    // Clients saw no errors: every failure is a retried request answered by v2 on H1.
+    const failed = input.traces.filter((t) => t.startedAt >= SCENARIO_ONSET && t.startedAt <= input.now && t.retried);
+    expect(failed.length).toBeGreaterThan(100);
+    for (const t of failed) expect(t).toMatchObject({ status: 'ok', firstVersion: 'v3', version: 'v2', upstreamHost: H1 });
+
+    const top = result.hypotheses[0];
+    expect(top.category).toBe('version_change');
+    expect(top.confidence).toBeGreaterThan(0.9);
+    expect(top.evidence.figures).toMatchObject({ version: 'v3', changeActor: 'key:bootstrap-admin', weightBefore: 0, weightAfter: 100, previousVersion: 'v2', failures: failed.length });
+    expect(String(top.evidence.figures.diffFields)).toEqual(expect.stringContaining('upstream.url'));
+    expect(top.summary).toContain(`upstream.url http://${H1}/v1 → http://${H3}/v1`);
+    expect(top.summary).not.toContain('conflicting deploys');
+    expect(result.versionDiff!.changes.map((c) => c.field)).toEqual(expect.arrayContaining(['prompt', 'params.temperature', 'upstream.url']));
+
+    const conflict = hyp(result, 'pipeline_conflict')!;
+    expect(conflict.confidence).toBe(0);
+    expect(conflict.evidence.figures).toMatchObject({ conflictingPairs: 0, automaticChangesIgnored: 1, routeChangesInspected: 2 });
+
+    // The failures belong to v3's first attempt on H3, a host nothing else used: part of the deploy.
+    const upstream = hyp(result, 'upstream_dependency')!;
+    expect(upstream.evidence.figures).toMatchObject({ upstreamHost: H3, versionsOnHost: 'v3', upstreamFailures: failed.length, stableVersionAffected: 'not on this host' });
+    expect(upstream.confidence).toBeLessThan(top.confidence - 0.4);
+    expect(upstream.summary).toContain('points at the version');
+    for (const c of result.errorClusters) expect(Object.keys(c.upstreamHosts)).toEqual([H3]);
+    expect(result.segments.some((s) => s.dimension === 'tag:firstUpstreamHost' || s.value === H1)).toBe(false);
+  });
+
+  it('attributes retried failures to the first version’s host from its upstream URL when the trace has no host tag (older traces)', () => {
+    const input = syntheticIncident('retried_deploy', 2);
+    for (const t of input.traces) delete t.tags;
+    const result = analyze(input);
+    expectHonest(input, result);
+    expect(result.hypotheses[0].category).toBe('version_change');
+    expect(hyp(result, 'upstream_dependency')!.evidence.figures).toMatchObject({ upstreamHost: H3, versionsOnHost: 'v3' });
+    expect(Object.keys(result.errorClusters[0].upstreamHosts)).toEqual([H3]);
+  });
+
+  it('still blames the host when it is shared with the stable version and fails it too, deploy or not', () => {
+    for (const seed of [1, 2]) {
+      const { result } = run('shared_host_outage_during_deploy', seed);
+      const top = result.hypotheses[0];
+      expect(top.category).toBe('upstream_dependency');
+      expect(top.confidence).toBeGreaterThan(0.8);
+      expect(top.evidence.figures).toMatchObject({ upstreamHost: H1, versionsAffected: 'v2, v3', stableVersionAffected: 'yes' });
+      expect(conf(result, 'version_change')).toBeLessThan(0.3);
+    }
+  });
+});
+
 describe('analyze: label mismatch vs a model getting worse', () => {
   it('ranks data_label_mismatch first when labels flip while predictions stay the same', () => {
     const { result } = run('label_flip');
@@ -246,6 +302,54 @@ describe('analyze: pipeline conflicts', () => {
     expect(conf(result, 'pipeline_conflict')).toBe(0);
     expect(hyp(result, 'pipeline_conflict')!.evidence.figures.conflictingPairs).toBe(0);
     expect(result.hypotheses[0].category).toBe('version_change');
+  });
+});
+
+describe('analyze: which route changes can conflict', () => {
+  const at = (s: number) => SCENARIO_ONSET + s * 1000;
+  const route = (revision: number, seconds: number, actor: string, weights: Record<string, number>, reason?: string): RouteChange => ({
+    model: 'support-bot',
+    revision,
+    at: at(seconds),
+    actor,
+    weights,
+    mode: 'serving',
+    ...(reason ? { reason } : {}),
+  });
+  const conflictOf = (history: RouteChange[]) => {
+    const input = syntheticIncident('bad_prompt', 1);
+    input.routeHistory = history;
+    const result = analyze(input);
+    expectHonest(input, result);
+    return hyp(result, 'pipeline_conflict')!;
+  };
+
+  it('ignores the config seed and Failsafe’s own changes (playbook, rollback, system, containment), even seconds from a deploy', () => {
+    for (const actor of ['config', 'playbook:SEV1', 'rollback', 'system', 'system:soak', 'containment', 'canary']) {
+      const c = conflictOf([route(1, -7, actor, { v2: 100 }), route(2, 0, 'key:deploy-bot', { v2: 50, v3: 50 })]);
+      expect(c.confidence, actor).toBe(0);
+      expect(c.evidence.figures, actor).toMatchObject({ conflictingPairs: 0, automaticChangesIgnored: 1 });
+    }
+  });
+
+  it('treats the steps of one deployment as one pipeline, whoever applied them', () => {
+    const c = conflictOf([
+      route(1, -3600, 'config', { v2: 100 }),
+      route(2, -60, 'deployment:dep-7', { v2: 90, v3: 10 }, 'deployment dep-7: step 1'),
+      route(3, 0, 'key:ops', { v3: 100 }, 'deployment dep-7: promoted by key:ops'),
+    ]);
+    expect(c.confidence).toBe(0);
+  });
+
+  it('still finds two independent deploys, across an automatic change between them', () => {
+    const c = conflictOf([
+      route(1, -3600, 'config', { v2: 100 }),
+      route(2, -60, 'deployment:dep-7', { v2: 90, v3: 10 }, 'deployment dep-7: step 1'),
+      route(3, -40, 'system', { v2: 90, v3: 10 }, 'restart'),
+      route(4, 0, 'key:bob', { v3: 100 }, 'hotfix'),
+    ]);
+    expect(c.confidence).toBeGreaterThan(0.8);
+    expect(c.evidence.figures).toMatchObject({ firstActor: 'deployment:dep-7', secondActor: 'key:bob', secondsApart: 60, touchesSuspectVersion: 'yes', automaticChangesIgnored: 2 });
   });
 });
 

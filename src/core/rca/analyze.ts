@@ -40,8 +40,9 @@ export function analyze(input: RcaInput): RcaResult {
     alpha: ctx.options.alpha,
     minRequests: ctx.options.minSegmentRequests,
     maxSamples: ctx.options.maxSamples,
+    hostOf: ctx.hostOf,
   });
-  const errorClusters = clusterErrors(ctx.incident, { isFailure: ctx.failed, messageOf: ctx.judge.reason, maxSamples: ctx.options.maxSamples });
+  const errorClusters = clusterErrors(ctx.incident, { isFailure: ctx.failed, messageOf: ctx.judge.reason, maxSamples: ctx.options.maxSamples, hostOf: ctx.hostOf });
 
   return {
     hypotheses,

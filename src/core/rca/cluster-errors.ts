@@ -2,7 +2,7 @@
 // are normalised into templates (ids, numbers, quoted values become tokens), grouped by
 // template, and near-identical templates are merged by token-set Jaccard similarity.
 import type { Trace } from '../types.ts';
-import { armOf, failedValidator, failureMessage, isOperationalFailure } from './failure-judge.ts';
+import { armOf, failedValidator, failureMessage, firstAttemptHost, isOperationalFailure } from './failure-judge.ts';
 import type { ErrorCluster } from './rca-types.ts';
 
 export interface ClusterOptions {
@@ -15,6 +15,8 @@ export interface ClusterOptions {
   maxSamples?: number;
   /** At most this many clusters (default 20); the rest are counted in the last one's share only. */
   limit?: number;
+  /** Host a failure happened on (default: the first attempt's, see firstAttemptHost). */
+  hostOf?: (trace: Trace) => string | undefined;
 }
 
 const MAX_TEMPLATE = 300;
@@ -64,6 +66,7 @@ export function clusterErrors(traces: readonly Trace[], options: ClusterOptions 
   const maxSamples = options.maxSamples ?? 5;
   const limit = options.limit ?? 20;
   const messageOf = options.messageOf ?? failureMessage;
+  const hostOf = options.hostOf ?? ((t: Trace) => firstAttemptHost(t));
 
   const byKey = new Map<string, Group>();
   let total = 0;
@@ -98,7 +101,8 @@ export function clusterErrors(traces: readonly Trace[], options: ClusterOptions 
       for (const t of sorted) {
         const v = armOf(t);
         versions[v] = (versions[v] ?? 0) + 1;
-        if (t.upstreamHost) upstreamHosts[t.upstreamHost] = (upstreamHosts[t.upstreamHost] ?? 0) + 1;
+        const host = hostOf(t);
+        if (host) upstreamHosts[host] = (upstreamHosts[host] ?? 0) + 1;
       }
       return {
         template: g.template,

@@ -2,6 +2,10 @@
 // within minutes of each other, or what serves is not what staging validated (its content hash
 // differs). Both are facts read from the history, so they score from a high prior, scaled by how
 // close to the onset they happened and whether they touched the suspect version.
+// Only independent changes can conflict: the route seeded from the configuration at startup and
+// Failsafe's own changes (containment, rollback, playbooks) are no deploy, and the steps of one
+// deployment — automatic or a person promoting it — are one pipeline.
+import type { RouteChange } from '../types.ts';
 import { armOf } from './failure-judge.ts';
 import { armConcentration, type DetectorOutcome, iso, type RcaContext, sampleIds } from './rca-context.ts';
 import { roundFigure } from './rca-stats.ts';
@@ -9,6 +13,17 @@ import { changeProximity, finalConfidence, noisyOr } from './scoring.ts';
 
 const CONFLICT_PRIOR = 0.9;
 const HASH_PRIOR = 0.93;
+
+/** Actors of route changes nobody deployed: the config seed and Failsafe reacting by itself. */
+const AUTOMATIC_ACTOR = /^(config|system|rollback|playbook|containment|monitor|runbooks?|canary)(:|$)/;
+
+export const isAutomaticRouteChange = (c: RouteChange): boolean => AUTOMATIC_ACTOR.test(c.actor);
+
+/** The pipeline a route change came from: its deployment (by actor or the routing reason), else its actor. */
+export function pipelineOf(c: RouteChange): string {
+  const deployment = /^deployment:(.+)$/.exec(c.actor)?.[1] ?? /^deployment (\S+?):/.exec(c.reason ?? '')?.[1];
+  return deployment !== undefined ? `deployment:${deployment}` : c.actor;
+}
 
 const sameWeights = (a: Record<string, number>, b: Record<string, number>) => {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
@@ -31,19 +46,23 @@ export function detectPipelineConflict(ctx: RcaContext): DetectorOutcome {
   // Failsafe's own reaction (containment, rollback) comes after detection and is no conflict.
   const history = ctx.routeHistory.filter((c) => c.at <= ctx.detectedAt);
   const inspected = history.filter((c) => c.at >= ctx.onset - changeLookbackMs);
+  // Automatic changes are skipped, not barriers: two deploys with a containment between them still race.
+  const deploys = history.filter((c) => !isAutomaticRouteChange(c));
+  const automaticIgnored = inspected.filter(isAutomaticRouteChange).length;
 
-  let bestPair: { score: number; first: (typeof history)[number]; second: (typeof history)[number]; involved: boolean; gapMs: number } | undefined;
+  let bestPair: { score: number; first: RouteChange; second: RouteChange; involved: boolean; gapMs: number } | undefined;
   let pairs = 0;
-  for (let i = 1; i < history.length; i++) {
-    const first = history[i - 1];
-    const second = history[i];
+  for (let i = 1; i < deploys.length; i++) {
+    const first = deploys[i - 1];
+    const second = deploys[i];
     const gapMs = second.at - first.at;
-    if (gapMs > conflictWindowMs || first.actor === second.actor) continue;
+    if (gapMs > conflictWindowMs || pipelineOf(first) === pipelineOf(second)) continue;
     if (sameWeights(first.weights, second.weights) && first.mode === second.mode) continue;
     const proximity = changeProximity(second.at, ctx.onset, changeLookbackMs, changeSlackMs);
     if (proximity === 0) continue;
     pairs++;
-    const previousWeights = i >= 2 ? history[i - 2].weights : {};
+    // What the first change itself did is measured against the route just before it, whoever set it.
+    const previousWeights = history[history.indexOf(first) - 1]?.weights ?? {};
     const involved =
       suspect !== undefined &&
       ((first.weights[suspect] ?? 0) !== (previousWeights[suspect] ?? 0) || (second.weights[suspect] ?? 0) !== (first.weights[suspect] ?? 0) || (second.weights[suspect] ?? 0) > 0);
@@ -67,6 +86,7 @@ export function detectPipelineConflict(ctx: RcaContext): DetectorOutcome {
   const confidence = finalConfidence(noisyOr(bestPair?.score ?? 0, bestHash?.score ?? 0));
   const figures: Record<string, number | string> = {
     routeChangesInspected: inspected.length,
+    automaticChangesIgnored: automaticIgnored,
     conflictingPairs: pairs,
     hashMismatches: mismatches,
     conflictWindowSeconds: conflictWindowMs / 1000,
@@ -97,7 +117,7 @@ export function detectPipelineConflict(ctx: RcaContext): DetectorOutcome {
   const summary =
     parts.length > 0
       ? `Conflicting deploys: ${parts.join('; and ')}.`
-      : `No conflicting deploys: ${inspected.length} route changes near the onset, none by different actors within ${conflictWindowMs / 1000} s of each other, and no unvalidated content.`;
+      : `No conflicting deploys: ${inspected.length} route changes near the onset${automaticIgnored > 0 ? ` (${automaticIgnored} by the configuration or Failsafe itself, which are no deploys)` : ''}, none by independent actors within ${conflictWindowMs / 1000} s of each other, and no unvalidated content.`;
   const sampleVersion = bestHash?.version ?? (bestPair?.involved ? suspect : undefined);
   return {
     category,

@@ -3,7 +3,7 @@
 // is what tells it apart from a bad version.
 import type { Trace } from '../types.ts';
 import { armOf, upstreamErrorClasses } from './failure-judge.ts';
-import { type DetectorOutcome, gainsNearOnset, hostOfUrl, type RcaContext, sampleIds } from './rca-context.ts';
+import { type DetectorOutcome, gainsNearOnset, type RcaContext, sampleIds } from './rca-context.ts';
 import { compareRates, roundFigure, significanceStrength } from './rca-stats.ts';
 import { confidenceTier, finalConfidence } from './scoring.ts';
 
@@ -26,11 +26,9 @@ export function detectUpstreamDependency(ctx: RcaContext): DetectorOutcome {
   if (ctx.incident.length < 20) return { category, notEvaluated: `only ${ctx.incident.length} requests in the incident window` };
   if (ctx.incidentFailures === 0) return { category, notEvaluated: 'no failed requests in the incident window' };
 
-  const hostOf = (t: Trace): string => {
-    if (t.upstreamHost) return t.upstreamHost;
-    const url = ctx.versions.get(armOf(t))?.upstream.url;
-    return (url && hostOfUrl(url)) ?? '(unknown)';
-  };
+  // A retried request failed on its first attempt's host, not on the stable host that answered:
+  // counting it there would blame the stable version's healthy upstream for the new one's faults.
+  const hostOf = (t: Trace): string => ctx.hostOf(t) ?? '(unknown)';
   const isUpstream = (t: Trace) => ctx.failed(t) && t.errorClass !== undefined && upstreamErrorClasses.has(t.errorClass);
 
   const hosts = new Map<string, { incident: Trace[]; baseline: Trace[] }>();

@@ -1,7 +1,7 @@
 // What counts as a failed request during RCA. Incidents come from different signal families,
 // but a root cause shows up in every bad outcome we can observe, so the judge is the union of
 // them (plus "slow" for latency incidents, which would otherwise see no failures at all).
-import type { Feedback, Trace } from '../types.ts';
+import { FIRST_UPSTREAM_HOST_TAG, type Feedback, type Trace } from '../types.ts';
 import { quantile } from './rca-stats.ts';
 
 export interface FailureJudge {
@@ -19,6 +19,19 @@ export const upstreamErrorClasses = new Set(['upstream_5xx', 'timeout', 'connect
 
 /** The version a request was first sent to: a retry on the stable version does not hide the failing one. */
 export const armOf = (trace: Trace): string => trace.firstVersion ?? trace.version ?? '(none)';
+
+/**
+ * The upstream host of a request's first attempt, the one its failure belongs to. After a retry
+ * `upstreamHost` names the host that answered (the stable version's); the gateway tags the first
+ * host, and older traces get it from the first version's upstream URL (`hostOfVersion`).
+ * Undefined when a retried request's first host cannot be known.
+ */
+export function firstAttemptHost(trace: Trace, hostOfVersion?: (version: string) => string | undefined): string | undefined {
+  const tagged = trace.tags?.[FIRST_UPSTREAM_HOST_TAG];
+  if (tagged) return tagged;
+  if (trace.firstVersion !== undefined && trace.firstVersion !== trace.version) return hostOfVersion?.(trace.firstVersion);
+  return trace.upstreamHost ?? (trace.version !== undefined ? hostOfVersion?.(trace.version) : undefined);
+}
 
 /**
  * Outcomes that say nothing about the model: the client hung up, an input validator refused the

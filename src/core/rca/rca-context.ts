@@ -3,7 +3,7 @@
 // each one gave to which version.
 import type { EpochMs, Feedback, ModelVersion, RouteChange, Trace } from '../types.ts';
 import { estimateOnset } from './estimate-onset.ts';
-import { armOf, type FailureJudge, type FeedbackIndex, failureJudge, indexFeedback } from './failure-judge.ts';
+import { armOf, type FailureJudge, type FeedbackIndex, failureJudge, firstAttemptHost, indexFeedback } from './failure-judge.ts';
 import type { Hypothesis, RcaCategory, RcaInput, RcaOptions } from './rca-types.ts';
 import { compareRates, significanceStrength } from './rca-stats.ts';
 
@@ -41,6 +41,8 @@ export interface RcaContext {
   incident: Trace[];
   judge: FailureJudge;
   failed: (t: Trace) => boolean;
+  /** Upstream host of a request's first attempt (where its failure happened); undefined when unknown. */
+  hostOf: (t: Trace) => string | undefined;
   incidentFailures: number;
   baselineFailures: number;
   feedback: Feedback[];
@@ -134,6 +136,11 @@ export function buildContext(input: RcaInput): RcaContext {
   const failed = (t: Trace): boolean => failedSet.has(t);
 
   const versions = new Map(input.versions.filter((v) => v.model === model).map((v) => [v.version, v]));
+  const versionHost = (v: string) => {
+    const url = versions.get(v)?.upstream.url;
+    return url === undefined ? undefined : hostOfUrl(url);
+  };
+  const hostOf = (t: Trace) => firstAttemptHost(t, versionHost);
   const routeHistory = input.routeHistory.filter((c) => c.model === model).sort((a, b) => a.at - b.at || a.revision - b.revision);
   let incidentFailures = 0;
   for (const t of incidentTraces) if (failedSet.has(t)) incidentFailures++;
@@ -152,6 +159,7 @@ export function buildContext(input: RcaInput): RcaContext {
     incident: incidentTraces,
     judge,
     failed,
+    hostOf,
     incidentFailures,
     baselineFailures,
     feedback,

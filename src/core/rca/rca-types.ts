@@ -110,6 +110,7 @@ export interface ErrorCluster {
   sampleTraceIds: string[];
   /** version -> count (the version first tried). */
   versions: Record<string, number>;
+  /** host -> count (the first attempt's host). */
   upstreamHosts: Record<string, number>;
   firstAt: EpochMs;
   lastAt: EpochMs;

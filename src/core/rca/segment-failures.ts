@@ -2,8 +2,8 @@
 // against the rest of the traffic with a one-sided Fisher exact test, and the p-values are
 // Bonferroni-corrected over all segments tested, because with dozens of clients and tags some
 // segment always looks bad by chance.
-import type { Trace } from '../types.ts';
-import { armOf, failedValidator, isOperationalFailure } from './failure-judge.ts';
+import { FIRST_UPSTREAM_HOST_TAG, type Trace } from '../types.ts';
+import { armOf, failedValidator, firstAttemptHost, isOperationalFailure } from './failure-judge.ts';
 import type { SegmentFinding } from './rca-types.ts';
 import { fisherGreater, liftOf } from './rca-stats.ts';
 
@@ -21,6 +21,8 @@ export interface SegmentOptions {
   maxSamples?: number;
   /** At most this many findings, most significant first (default 25). */
   limit?: number;
+  /** Host for the `upstreamHost` dimension (default: the first attempt's, see firstAttemptHost). */
+  hostOf?: (trace: Trace) => string | undefined;
 }
 
 // Powers of four: readable boundaries ("1k–4k chars") that still separate short chat turns
@@ -40,7 +42,7 @@ export const inputLengthBucketIndex = (label: string): number => LENGTH_LABELS.i
 
 const defaultIsFailure = (t: Trace) => isOperationalFailure(t) || failedValidator(t);
 
-function valueOf(trace: Trace, dimension: string): string | undefined {
+function valueOf(trace: Trace, dimension: string, hostOf: (trace: Trace) => string | undefined): string | undefined {
   switch (dimension) {
     case 'inputLength':
       return inputLengthBucket(trace.inputChars);
@@ -49,7 +51,7 @@ function valueOf(trace: Trace, dimension: string): string | undefined {
     case 'version':
       return armOf(trace);
     case 'upstreamHost':
-      return trace.upstreamHost ?? '(none)';
+      return hostOf(trace) ?? '(none)';
     default:
       if (dimension.startsWith('tag:')) return trace.tags?.[dimension.slice(4)] ?? '(none)';
       return undefined;
@@ -66,6 +68,7 @@ export function segmentFailures(
   const minRequests = options.minRequests ?? 20;
   const maxSamples = options.maxSamples ?? 5;
   const limit = options.limit ?? 25;
+  const hostOf = options.hostOf ?? ((t: Trace) => firstAttemptHost(t));
 
   const expanded: string[] = [];
   for (const d of dimensions) {
@@ -74,7 +77,8 @@ export function segmentFailures(
       continue;
     }
     const keys = new Set<string>();
-    for (const t of traces) for (const k of Object.keys(t.tags ?? {})) keys.add(k);
+    // The first attempt's host is the upstreamHost dimension already, not a tag of its own.
+    for (const t of traces) for (const k of Object.keys(t.tags ?? {})) if (k !== FIRST_UPSTREAM_HOST_TAG) keys.add(k);
     for (const k of [...keys].sort()) if (!expanded.includes(`tag:${k}`)) expanded.push(`tag:${k}`);
   }
 
@@ -95,7 +99,7 @@ export function segmentFailures(
   for (const dimension of expanded) {
     const byValue = new Map<string, Group>();
     traces.forEach((t, i) => {
-      const value = valueOf(t, dimension);
+      const value = valueOf(t, dimension, hostOf);
       if (value === undefined) return;
       let g = byValue.get(value);
       if (!g) byValue.set(value, (g = { dimension, value, requests: 0, failures: 0, samples: [] }));

@@ -2,7 +2,7 @@
 // would assemble (traces of a baseline hour and the incident window, versions, route history,
 // feedback). Used by the engine's tests and available to demos.
 import { canonicalJson, sha256Hex } from '../canonical-json.ts';
-import type { EpochMs, Feedback, ModelKind, ModelVersion, RouteChange, Trace, VersionSpec } from '../types.ts';
+import { type EpochMs, type Feedback, FIRST_UPSTREAM_HOST_TAG, type ModelKind, type ModelVersion, type RouteChange, type Trace, type VersionSpec } from '../types.ts';
 import { createRandom, deriveSeed, type Random } from '../stats/random.ts';
 import type { RcaInput } from './rca-types.ts';
 import { generateTraces, type TrafficSpec, upstreamFailure } from './synthetic-traces.ts';
@@ -14,6 +14,8 @@ export type ScenarioName =
   | 'upstream_5xx'
   | 'host_outage'
   | 'broken_upstream_deploy'
+  | 'retried_deploy'
+  | 'shared_host_outage_during_deploy'
   | 'label_flip'
   | 'model_worse'
   | 'input_drift'
@@ -86,6 +88,8 @@ interface Built {
   lastStable?: ModelVersion;
   validatedHashes?: Record<string, string>;
   kind?: ModelKind;
+  /** End of the analysis (default onset + 15 min); the RCA service stops at containment. */
+  now?: EpochMs;
 }
 
 /** Request lengths of ordinary chat traffic: median 600 characters. */
@@ -243,6 +247,73 @@ function build(name: ScenarioName, seed: number, k: number): Built {
           hosts: { v2: H1, v3: H3 },
           inputChars: chatLength,
           outcome: (r, req) => (req.version === 'v3' && r.bernoulli(0.3 * k) ? upstreamFailure('upstream_5xx', req.host) : noiseFailure(r)),
+        },
+        rng,
+      );
+      return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2 };
+    }
+    case 'retried_deploy': {
+      // The `failsafe demo` shape: the route is seeded from the config file at startup (v2), three
+      // minutes later an operator pushes v3 (new prompt, params and upstream H3) to 100%, and H3
+      // fails 60% of v3's calls. The gateway retries each failure once on the stable v2 (H1), so
+      // clients see no errors: the trace names v2 and H1 as what answered, v3 as the first version
+      // and H3 (tag) as the first host. A playbook isolates v3 after detection.
+      const model = 'support-bot';
+      const { v2, v3: v3OnH1 } = chatVersions(model);
+      const v3 = version(model, { ...specOf(v3OnH1), upstream: { ...v3OnH1.upstream, url: `http://${H3}/v1` } }, 'live', SCENARIO_ONSET - 10 * MIN, SCENARIO_ONSET);
+      const startup = SCENARIO_ONSET - 3 * MIN;
+      const history = [
+        change(model, 1, startup, 'config', { v2: 100 }, 'initial route from configuration'),
+        change(model, 2, SCENARIO_ONSET, 'key:bootstrap-admin', { v3: 100 }, 'hotfix: new prompt'),
+        change(model, 3, SCENARIO_ONSET + 5 * MIN + 20_000, 'playbook:SEV1', { v3: 0, v2: 100 }, 'isolate v3: SEV1 playbook'),
+      ];
+      const traces = generateTraces(
+        {
+          ...base,
+          from: startup,
+          model,
+          weightsAt: weightsFrom(history),
+          hosts: { v2: H1, v3: H3 },
+          inputChars: chatLength,
+          outcome: (r, req) => {
+            if (req.version !== 'v3' || !r.bernoulli(0.6 * k)) return undefined;
+            const { errorClass, errorMessage } = upstreamFailure(r.bernoulli(0.5) ? 'upstream_5xx' : 'connection', H3);
+            return {
+              retried: true,
+              firstVersion: 'v3',
+              version: 'v2',
+              upstreamHost: H1,
+              errorClass,
+              errorMessage: `first attempt on v3 failed: ${errorMessage}`,
+              tags: { [FIRST_UPSTREAM_HOST_TAG]: H3 },
+            };
+          },
+        },
+        rng,
+      );
+      return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2, now: history[2].at };
+    }
+    case 'shared_host_outage_during_deploy': {
+      // v3 is deployed at the onset on the host the stable v2 uses (H1), just as H1 starts failing:
+      // both versions fail alike (v3's failures retried on v2), so the host is to blame, not v3.
+      const model = 'support-bot';
+      const { v2, v3 } = chatVersions(model);
+      const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
+      const traces = generateTraces(
+        {
+          ...base,
+          model,
+          weightsAt: weightsFrom(history),
+          hosts: { v2: H1, v3: H1 },
+          inputChars: chatLength,
+          outcome: (r, req) => {
+            if (req.at < SCENARIO_ONSET || !r.bernoulli(0.3 * k)) return noiseFailure(r);
+            const failure = upstreamFailure(r.bernoulli(0.7) ? 'upstream_5xx' : 'timeout', H1);
+            if (req.version === 'v3' && r.bernoulli(0.6)) {
+              return { ...failure, status: 'ok', httpStatus: 200, retried: true, firstVersion: 'v3', version: 'v2', tags: { [FIRST_UPSTREAM_HOST_TAG]: H1 } };
+            }
+            return failure;
+          },
         },
         rng,
       );
@@ -409,6 +480,6 @@ export function syntheticIncident(name: ScenarioName, seed = 1, options: { withO
     feedback: b.feedback ?? [],
     ...(b.lastStable ? { lastStable: b.lastStable } : {}),
     ...(b.validatedHashes ? { validatedHashes: b.validatedHashes } : {}),
-    now: SCENARIO_ONSET + 15 * MIN,
+    now: b.now ?? SCENARIO_ONSET + 15 * MIN,
   };
 }

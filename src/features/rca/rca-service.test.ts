@@ -108,6 +108,22 @@ describe.each(storageTargets)('RcaService.analyzeIncident on $name', (target) =>
     expect((await incidents.timeline(id)).length).toBe(timeline.length);
   });
 
+  it('ranks the deploy first when its failures were hidden by retries on the stable version (config seed, first-attempt host tag)', async () => {
+    const input = await load('retried_deploy');
+    const retried = input.traces.find((t) => t.retried)!;
+    expect((await stores.traces.get(retried.requestId))?.tags).toEqual({ firstUpstreamHost: '127.0.0.1:9003' });
+    const id = await openIncident(input);
+    const report = await feature.rca.analyzeIncident(id);
+    const [top, second] = report.result.hypotheses;
+    expect(top.category).toBe('version_change');
+    expect(top.evidence.figures).toMatchObject({ version: 'v3', changeActor: 'key:bootstrap-admin' });
+    expect(String(top.evidence.figures.diffFields)).toContain('upstream.url');
+    expect(second).toMatchObject({ category: 'upstream_dependency', evidence: { figures: { upstreamHost: '127.0.0.1:9003', versionsOnHost: 'v3' } } });
+    expect(second.confidence).toBeLessThan(0.5);
+    expect(report.result.hypotheses.find((h) => h.category === 'pipeline_conflict')?.confidence).toBe(0);
+    expect((await incidents.get(id)).rootCause?.category).toBe('version_change');
+  });
+
   it('never overrides a root cause a person set', async () => {
     const input = await load('bad_prompt');
     const id = await openIncident(input);
