@@ -35,6 +35,19 @@ describe('PlaybookRunner', () => {
     ]);
   });
 
+  it('does not act automatically on an incident that names no version', async () => {
+    const k = await createContainmentKit();
+    k.playbooks.start();
+    const id = await k.open(undefined, 'SEV1');
+    await k.playbooks.idle();
+    expect((await k.playbooks.actions(id)).map((a) => [a.kind, a.status])).toEqual([
+      ['contain', 'skipped'],
+      ['rollback', 'skipped'],
+    ]);
+    expect(k.f.sink.models.get('bot')!.route.weights).toEqual({ v3: 100 });
+    expect(await k.f.stores.rollbacks.list()).toEqual([]);
+  });
+
   it('dry run records what it would do and moves nothing', async () => {
     const k = await createContainmentKit({ containment: { playbook: { dryRun: true } } });
     k.playbooks.start();

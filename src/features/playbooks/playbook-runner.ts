@@ -156,6 +156,10 @@ export class PlaybookRunner {
     if (kind === 'contain' && incident.version === undefined) {
       return this.record({ ...base, status: 'skipped', reason: 'the incident names no version to isolate' }, `playbook skipped: ${what} (the incident names no version)`);
     }
+    // Without a version, automation cannot tell which version is bad: a person rolls back (or approves).
+    if (kind === 'rollback' && mode === 'auto' && incident.version === undefined && !policy.dryRun) {
+      return this.record({ ...base, status: 'skipped', reason: 'the incident names no version; an automatic rollback could pick the wrong one' }, `playbook skipped: ${what} (the incident names no version; roll back by hand if needed)`);
+    }
     if (policy.dryRun) {
       return this.record({ ...base, status: 'dry_run', reason: `dry run: would ${what} (${mode})` }, `dry run: the ${incident.severity} playbook would ${what}${mode === 'approval' ? ' after approval' : ''}`);
     }
