@@ -15,7 +15,7 @@ export interface SoakTrackerOptions {
   bus: EventBus;
   /** Soak time of a model, in ms. */
   soakMsFor: (model: string) => number;
-  /** How often `tick` runs once started (default 1 s). */
+  /** How often `tick` runs once started (default 5 s: soaks last minutes, and each pass reads the store). */
   intervalMs?: number;
   onError?: (err: unknown) => void;
 }
@@ -44,7 +44,7 @@ export class SoakTracker {
         if (isActive(incident.status)) breach(incident.model, incident.version);
       }),
     ];
-    const timer = setInterval(() => void this.tick().catch((err) => this.o.onError?.(err)), this.o.intervalMs ?? 1_000);
+    const timer = setInterval(() => void this.tick().catch((err) => this.o.onError?.(err)), this.o.intervalMs ?? 5_000);
     timer.unref();
     return () => {
       clearInterval(timer);
