@@ -203,9 +203,19 @@ async function throughput(url: string, model: string, seconds: number) {
   return { rps: result.requests.average, total: result.requests.total, errors: result.errors + result.timeouts, non2xx: result.non2xx, p99: result.latency.p99 };
 }
 
-/** (c) one request every millisecond on a schedule, whatever the answers do; latency from send to answer. */
+/**
+ * (c) one request every millisecond on a schedule, whatever the answers do; latency from send to
+ * answer. The first second warms the connections up and is not counted.
+ */
 async function paced(url: string, model: string, rate: number, seconds: number) {
   const pool = new Pool(url, { connections: 64 });
+  await pacedRun(pool, model, rate, 1);
+  const result = await pacedRun(pool, model, rate, seconds);
+  await pool.close();
+  return result;
+}
+
+async function pacedRun(pool: Pool, model: string, rate: number, seconds: number) {
   const body = CHAT_BODY(model);
   const total = rate * seconds;
   const interval = 1000 / rate;
@@ -233,7 +243,6 @@ async function paced(url: string, model: string, rate: number, seconds: number) 
     tick();
   });
   const elapsed = (performance.now() - start) / 1000;
-  await pool.close();
   return { ...summary(samples), failed, achievedRps: samples.length / elapsed };
 }
 

@@ -188,7 +188,10 @@ describe('TraceRecorder', () => {
     expect(r.lookupRecent('req_1')).toEqual({ model: 'bot', version: 'v1', startedAt: T0 + 1, prediction: 'positive' });
     expect(await store.get('req_1')).toBeUndefined();
     for (let i = 2; i <= 6; i++) r.record(trace(i));
-    // The last capacity/2 are always remembered; never more than capacity.
+    // Not in the index any more, but its trace is still queued: still known.
+    expect(r.lookupRecent('req_1')).toMatchObject({ model: 'bot', prediction: 'positive' });
+    await r.flush();
+    // Written and out of the index: the store answers from now on.
     expect(r.lookupRecent('req_1')).toBeUndefined();
     expect(r.lookupRecent('req_5')).toBeDefined();
     expect(r.lookupRecent('req_6')).toBeDefined();

@@ -34,7 +34,10 @@ export interface TraceRecorderOptions {
   /** Regular expressions (source text) whose matches become [REDACTED]. */
   redact: string[];
   retention?: { maxAgeHours: number; maxCount: number; intervalMs?: number };
-  /** Request ids remembered for feedback before their trace is written: the last capacity/2 at least, capacity at most (default 50,000). */
+  /**
+   * Request ids indexed for feedback before their trace is written: the last capacity/2 at least,
+   * capacity at most (default 20,000). Older ones still queued are found by a scan of the queue.
+   */
   recentCapacity?: number;
 }
 
@@ -48,6 +51,11 @@ export interface RecentRequest {
 
 export const REDACTED = '[REDACTED]';
 
+function findTrace(list: Trace[], requestId: string): Trace | undefined {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i].requestId === requestId && !list[i].shadow) return list[i];
+  return undefined;
+}
+
 /** Rough size of a queued trace in characters: its texts plus a fixed allowance for the rest. */
 const textSize = (t: Trace): number => 256 + (t.input?.length ?? 0) + (t.output?.length ?? 0);
 const RETRY_MAX_MS = 30_000;
@@ -55,6 +63,8 @@ const RETRY_MAX_MS = 30_000;
 export class TraceRecorder {
   private queue: Trace[] = [];
   private queuedChars = 0;
+  /** The queue being written by drain(), for lookups of traces not stored yet. */
+  private draining: Trace[] | undefined;
   // Two generations instead of one Map evicting its oldest key per insert: deleting from the
   // front of a V8 Map leaves holes that keys().next() walks over, which made eviction O(n).
   // Here a full generation is dropped whole; lookups check both.
@@ -82,7 +92,7 @@ export class TraceRecorder {
       flushAt: Math.max(1, options.flushAt ?? 500),
       maxQueue: Math.max(1, options.maxQueue ?? 50_000),
       maxQueueChars: Math.max(1, options.maxQueueChars ?? 32 * 1024 * 1024),
-      recentCapacity: Math.max(1, options.recentCapacity ?? 50_000),
+      recentCapacity: Math.max(2, options.recentCapacity ?? 20_000),
     };
     this.patterns = options.redact.map((p) => new RegExp(p, 'g'));
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs);
@@ -128,7 +138,12 @@ export class TraceRecorder {
 
   /** A request the gateway answered recently (its trace may not be written yet). */
   lookupRecent(requestId: string): RecentRequest | undefined {
-    return this.recentNew.get(requestId) ?? this.recentOld.get(requestId);
+    const hit = this.recentNew.get(requestId) ?? this.recentOld.get(requestId);
+    if (hit) return hit;
+    // Older than the index but not stored yet (a slow or failing store): still known. A linear
+    // scan, but only on this rare path, and over a bounded queue.
+    const queued = findTrace(this.queue, requestId) ?? (this.draining && findTrace(this.draining, requestId));
+    return queued ? { model: queued.model, version: queued.version, startedAt: queued.startedAt, prediction: queued.prediction } : undefined;
   }
 
   get queued(): number {
@@ -157,6 +172,7 @@ export class TraceRecorder {
       // Take the whole queue; records arriving meanwhile start a new one.
       const pending = this.queue;
       this.queue = [];
+      this.draining = pending;
       const size = this.options.batchSize;
       for (let i = 0; i < pending.length; i += size) {
         const batch = pending.slice(i, i + size);
@@ -180,9 +196,11 @@ export class TraceRecorder {
             { err, queued: this.queue.length, dropped: this.dropped, retryInMs: this.backoffMs },
             'trace write failed; will retry',
           );
+          this.draining = undefined;
           return;
         }
       }
+      this.draining = undefined;
     }
   }
 
