@@ -22,6 +22,8 @@ import type { RollbackService } from './features/rollback/rollback-service.ts';
 import type { PlaybookRunner } from './features/playbooks/playbook-runner.ts';
 import type { FallbackService } from './features/fallbacks/fallback-service.ts';
 import type { RunbookService } from './features/runbooks/runbook-service.ts';
+import type { DeploymentService } from './features/deployments/deployment-service.ts';
+import type { ExperimentService } from './features/deployments/experiment-service.ts';
 
 export interface Services {
   incidents: IncidentService;
@@ -44,6 +46,9 @@ export interface Services {
   review?: PostmortemService;
   /** Optional (src/features/monitoring): the monitor runner — latest findings, applyTuning, replay. */
   monitors?: MonitorRunner;
+  /** Optional (src/features/deployments): canary deployments (activeCandidate tells monitors which version a canary judges) and A/B tests. */
+  deployments?: DeploymentService;
+  experiments?: ExperimentService;
 }
 
 export interface AppContext {

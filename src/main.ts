@@ -26,6 +26,7 @@ import { createMonitoringFeature } from './features/monitoring/monitoring-featur
 import { createReviewFeature } from './features/review/review-feature.ts';
 import { createRouteSync } from './features/routing/route-sync.ts';
 import { createRunbookFeature } from './features/runbooks/runbook-feature.ts';
+import { createDeploymentsFeature } from './features/deployments/deployments-feature.ts';
 
 export interface StartOptions {
   /** Path of failsafe.yaml; when absent and `config` is not given, `failsafe.yaml` if it exists. */
@@ -182,6 +183,23 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     onError: (err, what) => logger.error({ err, what }, 'review failed'),
   });
   closers.push(() => reviewFeature.close());
+  // Deployments (canary, shadow, A/B) and stand-alone validations. A running canary is the
+  // authority for its candidate: the monitors see the model without it (monitoredView) until it
+  // is promoted, then watch it against the previous stable version while it soaks; the soak clock
+  // restarts at promotion. Runs on the monitoring leader.
+  const deploymentsFeature = createDeploymentsFeature({
+    loaded,
+    stores,
+    clock,
+    audit,
+    routing,
+    registry,
+    windows: gateway.telemetry.windows,
+    soak: { restart: (model, version, at) => containmentFeature.soak.breach(model, version, at) },
+    background: options.background,
+    isLeader: () => monitoringFeature.runner.isLeader(),
+    onError: (err, what) => logger.error({ err, what }, 'deployment failed'),
+  });
   // Monitors: every live version's signals every second over the gateway's metric windows; breaches
   // open incidents (severity, onset, impact). One replica runs them (PostgreSQL advisory lock).
   const monitoringFeature = createMonitoringFeature({
@@ -189,7 +207,7 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     windows: gateway.telemetry.windows,
-    serving: (model) => routing.serving(model),
+    serving: (model) => deploymentsFeature.monitoredView(routing.serving(model)),
     incidents,
     audit,
     bus,
@@ -199,6 +217,8 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   });
   await monitoringFeature.start({ loop: options.background !== false });
   closers.push(() => monitoringFeature.close());
+  await deploymentsFeature.start();
+  closers.push(() => deploymentsFeature.close());
 
   const ctx: AppContext = {
     loaded,
@@ -208,10 +228,10 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     storage,
     stores,
     requireRole: makeRequireRole(apiKeys),
-    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks, review: reviewFeature.review, monitors: monitoringFeature.runner },
+    services: { ...foundation, incidents, notifier, rca: rcaFeature.rca, ...containmentFeature.services, runbooks: runbookFeature.runbooks, review: reviewFeature.review, monitors: monitoringFeature.runner, deployments: deploymentsFeature.deployments, experiments: deploymentsFeature.experiments },
   };
 
-  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins, ...reviewFeature.adminPlugins, ...monitoringFeature.adminPlugins];
+  const adminPlugins: FeaturePlugin[] = [...foundationAdminPlugins, incidentRoutes, alertRoutes, ...rcaFeature.adminPlugins, ...containmentFeature.adminPlugins, ...runbookFeature.adminPlugins, ...reviewFeature.adminPlugins, ...monitoringFeature.adminPlugins, ...deploymentsFeature.adminPlugins];
   // The dashboard's charts read the gateway's metric windows.
   const rootPlugins: FeaturePlugin[] = [gateway.plugin, createDashboardPlugin({ windows: () => gateway.telemetry.windows })];
   const bootstrapAdminSecret = bootstrap.status === 'created' ? bootstrap.secret : undefined;

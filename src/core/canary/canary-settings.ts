@@ -80,8 +80,15 @@ export const DEFAULT_CANARY_SETTINGS: CanarySettings = {
   required: ['error-rate', 'latency', 'output-validity'],
 };
 
+/** A partial override; nested objects are merged field by field. */
+export type CanarySettingsOverride = Partial<Omit<CanarySettings, 'margins' | 'minEffect' | 'latency'>> & {
+  margins?: Partial<CanarySettings['margins']>;
+  minEffect?: Partial<CanarySettings['minEffect']>;
+  latency?: Partial<CanarySettings['latency']>;
+};
+
 /** Settings with a partial override (nested objects merged one level deep). */
-export function canarySettings(over: Partial<CanarySettings> = {}): CanarySettings {
+export function canarySettings(over: CanarySettingsOverride = {}): CanarySettings {
   const d = DEFAULT_CANARY_SETTINGS;
   return {
     ...d,
