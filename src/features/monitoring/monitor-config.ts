@@ -327,7 +327,8 @@ export const BUILTIN_MONITOR_DEFAULTS: { [K in MonitorId]: SettingsOf[(typeof MO
     batches: 10,
   },
   'input-length': driftDefaults({}),
-  'input-features': driftDefaults({}),
+  // Feature samples are sparser (a few rows per second are kept): longer windows.
+  'input-features': driftDefaults({ windows: [120, 600] }),
 };
 
 /** Merges patches over a base, one level deep for nested objects (minEffect, thresholdsMs). */

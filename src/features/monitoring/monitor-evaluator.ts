@@ -113,9 +113,14 @@ export class EvalContext {
     const key = `${this.role.model}\u0000${version}\u0000${from}\u0000${splitAt}\u0000${to}\u0000joined`;
     let w = this.memo.get(key);
     if (!w) {
+      const cached = this.window(version, from, splitAt, true);
       w = emptyWindow(this.role.model, version, from, to);
-      mergeWindowInto(w, this.window(version, from, splitAt, true));
-      mergeWindowInto(w, this.window(version, splitAt, to));
+      // Joined windows serve comparisons (counts, sketches, classes), never input drift: the
+      // value samples are the cached part's, shared rather than copied every evaluation.
+      mergeWindowInto(w, { ...cached, inputLengths: [], features: [] });
+      mergeWindowInto(w, { ...this.window(version, splitAt, to), inputLengths: [], features: [] });
+      w.inputLengths = cached.inputLengths;
+      w.features = cached.features;
       this.memo.set(key, w);
     }
     return w;
@@ -139,6 +144,28 @@ export class EvalContext {
     const value = compute();
     this.results.set(full, { at: this.now, value });
     return value;
+  }
+
+  /**
+   * A monitor's baseline, chosen only when one of its windows is judged at this evaluation (long
+   * windows are not judged every time: see judged()); `final()` is the baseline the reported results
+   * were judged against.
+   */
+  lazyBaseline(monitor: string, choose: () => ChosenBaseline | undefined): { get(): ChosenBaseline | undefined; final(): ChosenBaseline | undefined } {
+    const key = `${this.role.model}\u0000${this.role.version}\u0000${monitor}\u0000baseline`;
+    let chosen = false;
+    let value: ChosenBaseline | undefined;
+    return {
+      get: () => {
+        if (!chosen) {
+          chosen = true;
+          value = choose();
+          this.results?.set(key, { at: this.now, value });
+        }
+        return value;
+      },
+      final: () => (chosen ? value : (this.results?.get(key)?.value as ChosenBaseline | undefined)),
+    };
   }
 
   /** Baseline candidates, best first. */
@@ -249,18 +276,24 @@ const maxWindow = (s: MonitorSettings): number => Math.max(...s.windows);
 
 function evaluateRate(id: MonitorId, s: RateSettings, ctx: EvalContext, rules?: Partial<SeverityRules>): MonitorEvaluation {
   const signal = RATE_SIGNALS[id]!;
-  const baseline =
-    s.baseline === 'none'
-      ? undefined
-      : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), (w) => signal.counts(w).trials, s.minBaselineSamples);
-  const baselineCounts = baseline ? signal.counts(baseline.window) : undefined;
+  const baseline = ctx.lazyBaseline(id, () =>
+    s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), (w) => signal.counts(w).trials, s.minBaselineSamples),
+  );
+  let counts: RateCounts | undefined | null = null;
+  const baselineCounts = (): RateCounts | undefined => {
+    if (counts === null) {
+      const b = baseline.get();
+      counts = b ? signal.counts(b.window) : undefined;
+    }
+    return counts;
+  };
   const results: WindowResult[] = s.windows.map((seconds) => ctx.judged(id, seconds, () => {
     const window = windowOf(ctx.now, seconds);
     const result = rateDetector({
       family: signal.family,
       direction: signal.direction,
       current: signal.counts(ctx.current(seconds)),
-      baseline: baselineCounts,
+      baseline: baselineCounts(),
       minSamples: s.minSamples,
       minBaselineSamples: s.minBaselineSamples,
       alpha: s.alpha,
@@ -273,20 +306,22 @@ function evaluateRate(id: MonitorId, s: RateSettings, ctx: EvalContext, rules?: 
     });
     return { windowSeconds: seconds, window, result };
   }));
-  return fold(id, ctx, results, baseline, signal.family);
+  return fold(id, ctx, results, baseline.final(), signal.family);
 }
 
 function evaluateLatency(id: MonitorId, s: LatencySettings, ctx: EvalContext, rules?: Partial<SeverityRules>): MonitorEvaluation {
-  const baseline =
-    s.baseline === 'none'
-      ? undefined
-      : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), (w) => w.latency.count, s.minBaselineSamples);
-  const baselineSketch = baseline ? latencyOf(baseline.window) : undefined;
+  const baseline = ctx.lazyBaseline(id, () =>
+    s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), (w) => w.latency.count, s.minBaselineSamples),
+  );
+  const baselineSketch = (): LatencySketch | undefined => {
+    const b = baseline.get();
+    return b ? latencyOf(b.window) : undefined;
+  };
   const results: WindowResult[] = s.windows.map((seconds) => ctx.judged(id, seconds, () => {
     const window = windowOf(ctx.now, seconds);
     const result = latencyDetector({
       current: latencyOf(ctx.current(seconds)),
-      baseline: baselineSketch,
+      baseline: baselineSketch(),
       thresholdsMs: s.thresholdsMs ?? undefined,
       minSamples: s.minSamples,
       minBaselineSamples: s.minBaselineSamples,
@@ -299,15 +334,16 @@ function evaluateLatency(id: MonitorId, s: LatencySettings, ctx: EvalContext, ru
     });
     return { windowSeconds: seconds, window, result };
   }));
-  return fold(id, ctx, results, baseline, 'latency');
+  return fold(id, ctx, results, baseline.final(), 'latency');
 }
 
 function evaluateDrift(id: MonitorId, s: DriftSettings, ctx: EvalContext, rules?: Partial<SeverityRules>): MonitorEvaluation {
   const signal = DRIFT_SIGNALS[id]!;
   const samplesOf = (w: MetricWindow): number =>
     id === 'output-classes' ? sumValues(w.predictions) : id === 'input-length' ? w.inputLengths.length : w.features.length;
-  const baseline =
-    s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates(signal.baseline, s.baselineSeconds, maxWindow(s)), samplesOf, s.minBaselineSamples);
+  const lazy = ctx.lazyBaseline(id, () =>
+    s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates(signal.baseline, s.baselineSeconds, maxWindow(s)), samplesOf, s.minBaselineSamples),
+  );
   const common = {
     family: signal.family,
     test: s.test,
@@ -322,6 +358,7 @@ function evaluateDrift(id: MonitorId, s: DriftSettings, ctx: EvalContext, rules?
   const results: WindowResult[] = s.windows.map((seconds) => ctx.judged(id, seconds, () => {
     const window = windowOf(ctx.now, seconds);
     const current = ctx.current(seconds);
+    const baseline = lazy.get();
     let result: DetectorResult;
     if (!baseline) {
       result = { status: 'insufficient_data', family: signal.family, evidence: { test: s.test, sampleSize: samplesOf(current), baselineSampleSize: 0, window, detail: `${signal.feature}: no baseline traffic to compare with` } };
@@ -332,12 +369,15 @@ function evaluateDrift(id: MonitorId, s: DriftSettings, ctx: EvalContext, rules?
     } else if (id === 'input-length') {
       result = numericDrift(common, baseline.window.inputLengths, current.inputLengths, signal.feature, window);
     } else {
-      result = worstFeature(columnsOf(current), columnsOf(baseline.window), (cur, ref, j) => numericDrift(common, ref, cur, `feature[${j}]`, window),
+      const columns = columnsOf(current);
+      // Every feature is a test: the significance level is shared among them (Bonferroni).
+      const perFeature = { ...common, alpha: common.alpha / Math.max(1, columns.length) };
+      result = worstFeature(columns, columnsOf(baseline.window), (cur, ref, j) => numericDrift(perFeature, ref, cur, `feature[${j}]`, window),
       ) ?? { status: 'insufficient_data', family: signal.family, evidence: { test: s.test, sampleSize: 0, window, detail: 'no numeric features in the window' } };
     }
     return { windowSeconds: seconds, window, result };
   }));
-  return fold(id, ctx, results, baseline, signal.family);
+  return fold(id, ctx, results, lazy.final(), signal.family);
 }
 
 type DriftCommon = Omit<Parameters<typeof driftDetector>[0], 'kind' | 'reference' | 'current'> & { bins: number };
@@ -413,18 +453,24 @@ function worstFeature(
 }
 
 function evaluateMean(id: MonitorId, s: MeanSettings, ctx: EvalContext, rules?: Partial<SeverityRules>): MonitorEvaluation {
-  const baseline =
-    s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), answered, s.minBaselineSamples);
+  const lazy = ctx.lazyBaseline(id, () =>
+    s.baseline === 'none' ? undefined : ctx.pickBaseline(ctx.candidates('compare', s.baselineSeconds, maxWindow(s)), answered, s.minBaselineSamples),
+  );
+  let ref: number[] | undefined;
   // Twice as many baseline batches: with 6 current batches (a minute of 10 s blocks) a rank test
   // against 10 cannot reach α = 0.001 even when every current batch is above every baseline one.
-  const refBatches = baseline ? batchMeans(ctx, baseline.version, baseline.from, baseline.to, 2 * s.batches, true) : [];
+  const refBatches = (): number[] => {
+    const b = lazy.get();
+    return (ref ??= b ? batchMeans(ctx, b.version, b.from, b.splitAt ?? b.to, 2 * s.batches, true) : []);
+  };
   const results: WindowResult[] = s.windows.map((seconds) => ctx.judged(id, seconds, () => {
     const window = windowOf(ctx.now, seconds);
     const current = ctx.current(seconds);
+    const baseline = lazy.get();
     const result = meanShiftDetector({
       family: 'drift',
       currentBatches: batchMeans(ctx, ctx.version, window.from, window.to, s.batches, false),
-      referenceBatches: refBatches,
+      referenceBatches: refBatches(),
       current: { mean: meanOutputChars(current), n: answered(current) },
       reference: baseline ? { mean: meanOutputChars(baseline.window), n: answered(baseline.window) } : { mean: NaN, n: 0 },
       minSamples: s.minSamples,
@@ -437,7 +483,7 @@ function evaluateMean(id: MonitorId, s: MeanSettings, ctx: EvalContext, rules?: 
     });
     return { windowSeconds: seconds, window, result };
   }));
-  return fold(id, ctx, results, baseline, 'drift');
+  return fold(id, ctx, results, lazy.final(), 'drift');
 }
 
 /** Batches of whole 10-second blocks (the window cache's blocks), or whole seconds for short windows. */
