@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { FailsafeError } from '../core/errors.ts';
 import type { CliEnv, CommandModule } from './context.ts';
 import { exitCodeFor, exitCodes } from './output.ts';
+import { registerDeployCommands } from './commands/deploy.ts';
 import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
@@ -11,7 +12,7 @@ import { registerRollbackCommands } from './commands/rollback.ts';
 import { registerServeCommands } from './commands/serve.ts';
 
 /** Command modules; each area adds its own. */
-export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands, registerRollbackCommands, registerRunbookCommands];
+export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands, registerRollbackCommands, registerRunbookCommands, registerDeployCommands];
 
 export function buildProgram(io: CliEnv): Command {
   const program = new Command('failsafe')

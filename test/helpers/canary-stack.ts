@@ -24,6 +24,8 @@ export interface ScenarioSpec {
 export interface CanaryStack {
   fs: RunningFailsafe;
   url: string;
+  /** Secret of the bootstrap admin key. */
+  adminKey: string;
   sims: Record<string, { v1: SimServer; v2: SimServer }>;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startCanaryStack(scenarios: ScenarioSpec[], options: { tra
   return {
     fs,
     url: fs.url,
+    adminKey: admin,
     sims,
     api,
     async close() {
