@@ -57,7 +57,7 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const { openStorage } = await import('../src/storage/database.ts');
   const { createKyselyStores } = await import('../src/storage/kysely-stores.ts');
   const { createGateway } = await import('../src/features/gateway/index.ts');
-  const { servingModel } = await import('../src/features/gateway/gateway-test-kit.ts');
+  const { servingModel } = await import('../src/features/gateway/serving-model-builder.ts');
 
   const dir = mkdtempSync(join(tmpdir(), 'failsafe-bench-'));
   const storage = await openStorage(`sqlite:${join(dir, 'failsafe.db')}`);

@@ -1,66 +1,19 @@
 // Test kit for the data plane: a real gateway on 127.0.0.1 (port 0) over the memory stores, and a
-// builder for ServingModels, so tests drive the gateway the way the routing service does.
+// builder for ServingModels (re-exported), so tests drive the gateway the way the routing service does.
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext, Services } from '../../app-context.ts';
 import { parseConfig } from '../../config.ts';
 import { EventBus } from '../../core/events.ts';
-import type { ApiKey, ModelKind, ModelVersion, RouteMode, VersionState } from '../../core/types.ts';
+import type { ApiKey } from '../../core/types.ts';
 import { makeRequireRole } from '../../http/auth.ts';
 import { buildServer } from '../../http/server.ts';
 import { createMemoryStores } from '../memory-stores.ts';
-import type { ServingModel } from '../routing/serving-model.ts';
 import type { Stores } from '../stores.ts';
 import { createGateway, type CreateGatewayOptions, type Gateway } from './index.ts';
 
-export interface VersionInit {
-  url: string;
-  model?: string;
-  prompt?: string;
-  params?: Record<string, unknown>;
-  state?: VersionState;
-  timeoutMs?: number;
-}
-
-export function servingModel(
-  name: string,
-  kind: ModelKind,
-  versions: Record<string, VersionInit>,
-  weights: Record<string, number>,
-  options: { stable?: string; mode?: RouteMode; revision?: number; stickyKey?: string; shadow?: { version: string; percent: number } } = {},
-): ServingModel {
-  const t = Date.UTC(2025, 0, 1);
-  const specs: Record<string, ModelVersion> = {};
-  for (const [v, init] of Object.entries(versions)) {
-    specs[v] = {
-      model: name,
-      version: v,
-      upstream: { url: init.url, model: init.model, provider: 'openai', timeoutMs: init.timeoutMs },
-      prompt: init.prompt,
-      params: init.params,
-      state: init.state ?? (options.stable === v ? 'stable' : 'live'),
-      contentHash: `hash-${v}`,
-      createdAt: t,
-      stateChangedAt: t,
-    };
-  }
-  return {
-    model: { name, kind, tags: [], createdAt: t },
-    route: {
-      model: name,
-      weights,
-      mode: options.mode ?? 'serving',
-      revision: options.revision ?? 1,
-      updatedAt: t,
-      updatedBy: 'test',
-      stickyKey: options.stickyKey,
-      shadow: options.shadow,
-    },
-    versions: specs,
-    stableVersion: options.stable,
-  };
-}
+export { servingModel, type VersionInit } from './serving-model-builder.ts';
 
 export interface TestGateway {
   url: string;
