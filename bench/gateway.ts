@@ -119,7 +119,9 @@ async function runGateway(upstreamUrl: string): Promise<void> {
 // ---------------------------------------------------------------- load generator
 
 function startChild(childRole: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, SELF, `--role=${childRole}`, ...extra], {
+  // FAILSAFE_BENCH_NODE_OPTIONS: extra node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const flags = (process.env.FAILSAFE_BENCH_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...process.execArgv, SELF, `--role=${childRole}`, ...extra], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
