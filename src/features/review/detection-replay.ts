@@ -5,8 +5,12 @@
 // would have raised on healthy history: the faulty version's own traffic in the hour before the
 // onset and the stable version's traffic over the same hour and the incident.
 import { armOf } from '../../core/rca/failure-judge.ts';
-import type { EpochMs, Incident } from '../../core/types.ts';
+import type { EpochMs, Feedback, Incident, Trace } from '../../core/types.ts';
+import { MemoryFeedbackStore } from '../feedback/memory-feedback-store.ts';
+import { isMonitorId, type MonitorSettings } from '../monitoring/monitor-config.ts';
+import { replayMonitor } from '../monitoring/replay.ts';
 import type { Stores } from '../stores.ts';
+import { MemoryTraceStore } from '../telemetry/memory-trace-store.ts';
 import type { DetectionReplayInput, HealthySpan, ReplayTrial } from './postmortem-types.ts';
 import { tighterTrials, type MonitorKindName } from './tuning-trials.ts';
 
@@ -52,7 +56,7 @@ export const MONITOR_FOR_FAMILY: Record<string, string> = {
 
 export interface ReplayDetectionOptions {
   monitoring: ReviewMonitoring;
-  stores: Pick<Stores, 'traces'>;
+  stores: Pick<Stores, 'traces' | 'feedback'>;
   incident: Incident;
   /** The monitor to replay (the one that opened the incident, or the family's). */
   monitor: string;
@@ -63,6 +67,74 @@ export interface ReplayDetectionOptions {
   healthyMs?: number;
   /** Requests counted per healthy span, at most (default 200,000). */
   maxCount?: number;
+  /** Settings checked for false alarms, at most (default 4). */
+  maxHealthyChecks?: number;
+  /**
+   * Traces read once into memory for all the replays (default 200,000); beyond that every replay
+   * reads the store itself through the monitoring feature.
+   */
+  maxCachedTraces?: number;
+}
+
+type Window = { from: EpochMs; to: EpochMs; kind: 'healthy' | 'incident'; onsetAt?: EpochMs };
+type Engine = (version: string, windows: Window[], patch: Record<string, unknown>) => Promise<ReplayOutcome>;
+
+/** A settings patch over resolved settings, nested objects merged one level deep (as monitor tuning does). */
+function withPatch(settings: MonitorSettings, patch: Record<string, unknown>): MonitorSettings {
+  const out: Record<string, unknown> = { ...settings };
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? { ...cur, ...v } : v;
+  }
+  const windows = [...new Set(out.windows as number[])].sort((a, b) => a - b);
+  return { ...(out as unknown as MonitorSettings), windows, enabled: true };
+}
+
+/** What the replays need of a trace (no input or output text), so an hour of traffic fits in memory. */
+const slim = (t: Trace): Trace => {
+  const { input: _i, output: _o, errorMessage: _e, tags: _t, ...rest } = t;
+  return rest.validators ? { ...rest, validators: rest.validators.map((v) => ({ validator: v.validator, passed: v.passed, action: v.action })) } : rest;
+};
+
+/**
+ * Replays over traces read once: the monitoring feature's replay (replay.ts) run against an
+ * in-memory copy of the span, so trying eight settings does not read the same hour eight times.
+ * Undefined when the span holds more traces than `max` (the caller falls back to the runner).
+ */
+async function cachedEngine(
+  o: ReplayDetectionOptions,
+  from: EpochMs,
+  to: EpochMs,
+  current: MonitorSettings,
+  stable: string | undefined,
+  max: number,
+): Promise<{ engine: Engine; traces: Pick<Stores, 'traces'> } | undefined> {
+  const monitor = o.monitor;
+  if (!isMonitorId(monitor)) return undefined;
+  const traces = new MemoryTraceStore();
+  let cursor = from;
+  let read = 0;
+  const seen = new Set<string>();
+  for (;;) {
+    const page = await o.stores.traces.query({ model: o.incident.model, from: cursor, to, order: 'asc', limit: 5_000 });
+    const fresh = page.filter((t) => !seen.has(t.requestId));
+    if (fresh.length === 0) break;
+    read += fresh.length;
+    if (read > max) return undefined;
+    await traces.insertMany(fresh.map(slim));
+    const last = page[page.length - 1]!.startedAt;
+    if (last !== cursor) seen.clear();
+    for (const t of page) if (t.startedAt === last) seen.add(t.requestId);
+    cursor = last;
+    if (page.length < 5_000) break;
+  }
+  const rows: Feedback[] = await o.stores.feedback.query({ model: o.incident.model, from, to, limit: 1_000_000 });
+  const feedback = new MemoryFeedbackStore({ rows, nextId: rows.length + 1 });
+  return {
+    traces: { traces },
+    engine: (version, windows, patch) =>
+      replayMonitor({ stores: { traces, feedback }, model: o.incident.model, version, monitor, settings: withPatch(current, patch), windows, ...(stable ? { stableVersion: stable } : {}) }),
+  };
 }
 
 /** Requests of `version` in [from, to) and the span they fall in (a replay over silence judges nothing). */
@@ -92,44 +164,83 @@ export async function replayDetection(o: ReplayDetectionOptions): Promise<Detect
   const stable = o.stableVersion && o.stableVersion !== version ? o.stableVersion : undefined;
   const stableWindow = { kind: 'healthy' as const, from: onset - healthyMs, to: incidentWindow.to };
   const maxCount = o.maxCount ?? 200_000;
+  const maxHealthyChecks = o.maxHealthyChecks ?? 4;
+
+  const current = monitoring.settingsFor(incident.model, monitor) as Record<string, unknown> | undefined;
+  const specs = [{ label: 'current', patch: {} as Record<string, unknown> }, ...tighterTrials(o.kind, current ?? {})];
+  const notes: string[] = [];
+  let truncated = false;
+  const settingsOf = (patch: Record<string, unknown>) => (Object.keys(patch).length ? patch : undefined);
+  // Every replay needs the longest window and the baseline span of history before its windows.
+  const s = (current ?? {}) as { windows?: number[]; baselineSeconds?: number };
+  const lead = ((s.windows?.length ? Math.max(...s.windows) : 3600) + (s.baselineSeconds ?? 3600)) * 1000;
+  const cached = current ? await cachedEngine(o, Math.min(before.from, stableWindow.from) - lead, incidentWindow.to, current as unknown as MonitorSettings, stable, o.maxCachedTraces ?? 200_000) : undefined;
+  const replay: Engine = cached?.engine ?? ((v, windows, patch) => monitoring.replay(incident.model, v, windows, settingsOf(patch), monitor));
+  const source = cached?.traces ?? o.stores;
+
 
   const healthy: HealthySpan[] = [];
-  const ownTraffic = await trafficIn(o.stores, incident.model, version, before.from, before.to, maxCount);
+  const ownTraffic = await trafficIn(source, incident.model, version, before.from, before.to, maxCount);
   const ownBefore = ownTraffic.requests;
   const ownWindow = clip(before, ownTraffic);
   if (ownBefore > 0) healthy.push({ description: `${version}'s own traffic in the ${Math.round(healthyMs / 60_000)} min before the onset`, version, from: ownWindow.from, to: ownWindow.to, requests: ownBefore });
-  const stableTraffic = stable ? await trafficIn(o.stores, incident.model, stable, stableWindow.from, stableWindow.to, maxCount) : { requests: 0 };
+  const stableTraffic = stable ? await trafficIn(source, incident.model, stable, stableWindow.from, stableWindow.to, maxCount) : { requests: 0 };
   const stableRequests = stableTraffic.requests;
   const stableClipped = clip(stableWindow, stableTraffic);
   if (stable && stableRequests > 0) {
     healthy.push({ description: `the stable version ${stable}'s traffic from ${Math.round(healthyMs / 60_000)} min before the onset to detection`, version: stable, from: stableClipped.from, to: stableClipped.to, requests: stableRequests });
   }
 
-  const current = monitoring.settingsFor(incident.model, monitor) as Record<string, unknown> | undefined;
-  const specs = [{ label: 'current', patch: {} as Record<string, unknown> }, ...tighterTrials(o.kind, current ?? {})];
-  const notes: string[] = [];
-  let truncated = false;
+  // 1. When each setting would have fired in the incident span (cheap: a few minutes at most).
   const trials: ReplayTrial[] = [];
   for (const spec of specs) {
-    const settings = Object.keys(spec.patch).length ? spec.patch : undefined;
-    const own = await monitoring.replay(incident.model, version, ownBefore > 0 ? [incidentWindow, ownWindow] : [incidentWindow], settings, monitor);
-    truncated ||= own.truncated === true;
-    const healthyOutcomes = own.windows.filter((w) => w.kind === 'healthy');
-    if (stable && stableRequests > 0) {
-      const other = await monitoring.replay(incident.model, stable, [stableClipped], settings, monitor);
-      truncated ||= other.truncated === true;
-      healthyOutcomes.push(...other.windows);
-    }
-    const firstBreachAt = own.windows.find((w) => w.kind === 'incident')?.firstAlarmAt;
-    trials.push({
-      label: spec.label,
-      patch: spec.patch,
-      ...(firstBreachAt !== undefined ? { firstBreachAt } : {}),
-      falseAlarms: healthyOutcomes.reduce((n, w) => n + w.alarms, 0),
-      breachingEvaluations: healthyOutcomes.reduce((n, w) => n + w.breaches, 0),
-      healthyEvaluations: healthyOutcomes.reduce((n, w) => n + judged(w), 0),
-    });
+    const r = await replay(version, [incidentWindow], spec.patch);
+    truncated ||= r.truncated === true;
+    const firstBreachAt = r.windows[0]?.firstAlarmAt;
+    trials.push({ label: spec.label, patch: spec.patch, ...(firstBreachAt !== undefined ? { firstBreachAt } : {}), falseAlarms: null, breachingEvaluations: null, healthyEvaluations: null });
   }
+
+  // 2. False alarms on healthy history (expensive: an hour is 3,600 evaluations per version), only
+  // for settings that fire at least a second before the settings in force: the earliest first,
+  // until one is clean, and the most sensitive one (its cost is worth showing).
+  const checkHealthy = async (trial: ReplayTrial) => {
+    const outcomes: ReplayWindowOutcome[] = [];
+    if (ownBefore > 0) {
+      const r = await replay(version, [ownWindow], trial.patch);
+      truncated ||= r.truncated === true;
+      outcomes.push(...r.windows);
+    }
+    if (stable && stableRequests > 0) {
+      const r = await replay(stable, [stableClipped], trial.patch);
+      truncated ||= r.truncated === true;
+      outcomes.push(...r.windows);
+    }
+    trial.falseAlarms = outcomes.reduce((n, w) => n + w.alarms, 0);
+    trial.breachingEvaluations = outcomes.reduce((n, w) => n + w.breaches, 0);
+    trial.healthyEvaluations = outcomes.reduce((n, w) => n + judged(w), 0);
+  };
+  const currentFire = trials[0]!.firstBreachAt ?? incident.detectedAt;
+  const earlier = trials
+    .slice(1)
+    .filter((t) => t.firstBreachAt !== undefined && t.firstBreachAt <= Math.min(currentFire, incident.detectedAt) - 1000)
+    .sort((a, b) => a.firstBreachAt! - b.firstBreachAt! || Object.keys(a.patch).length - Object.keys(b.patch).length);
+  if (healthy.length > 0) {
+    let checks = 0;
+    for (const t of earlier) {
+      if (checks >= maxHealthyChecks) break;
+      await checkHealthy(t);
+      checks++;
+      if (t.falseAlarms === 0) break;
+    }
+    const mostSensitive = earlier[0];
+    if (mostSensitive && mostSensitive.falseAlarms === null) await checkHealthy(mostSensitive);
+    // When the cleanest early setting changes several knobs, the earliest one-knob change too:
+    // the smaller change is often the one people want to make.
+    const single = earlier.find((t) => Object.keys(t.patch).length === 1);
+    if (single && single.falseAlarms === null) await checkHealthy(single);
+  }
+  if (earlier.some((t) => t.falseAlarms === null)) notes.push('settings not checked for false alarms fire later than one already checked, or beyond the check budget');
+
   if (truncated) notes.push('the replay hit its trace cap: part of the history was not replayed');
   if (healthy.some((h) => h.requests >= maxCount)) notes.push(`request counts of healthy history stop at ${maxCount}`);
   if (incident.source !== 'monitor') notes.push(`the incident came from ${incident.source}; replayed Failsafe's ${monitor} monitor for the ${incident.family} signal`);

@@ -121,7 +121,7 @@ export function renderPostmortemMarkdown(p: Postmortem): string {
     L.push(`Replay of ${code(q.detectedEarlier.monitor ?? '?')} over recorded traffic; false alarms counted on ${q.detectedEarlier.healthyHistory.map((h) => `${mdInline(h.description)} (${h.from} → ${h.to}, ${h.requests} requests)`).join('; ') || 'no healthy history'}.`, '');
     L.push('| Settings | Would have fired at | Earlier by | False alarms | Breaching / judged evaluations on healthy history |', '| --- | --- | --- | --- | --- |');
     for (const t of q.detectedEarlier.trials) {
-      L.push(`| ${mdInline(t.label)} | ${t.firstBreachAt ?? 'never'} | ${t.leadMs === null ? '—' : formatDuration(t.leadMs)} | ${t.falseAlarms} | ${t.breachingEvaluations} / ${t.healthyEvaluations} |`);
+      L.push(`| ${mdInline(t.label)} | ${t.firstBreachAt ?? 'never'} | ${t.leadMs === null ? '—' : formatDuration(t.leadMs)} | ${t.falseAlarms ?? 'not checked'} | ${t.healthyEvaluations === null ? '—' : `${t.breachingEvaluations} / ${t.healthyEvaluations}`} |`);
     }
     L.push('');
     for (const n of q.detectedEarlier.notes) L.push(`- ${mdInline(n)}`);

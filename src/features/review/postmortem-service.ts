@@ -81,6 +81,13 @@ export interface GenerateOptions {
   /** Run the golden set against the faulty version when no report is stored (default true). */
   validate?: boolean;
   actor?: string;
+  /** Store even within the draft interval (after an apply: the stored draft must show it). */
+  forceStore?: boolean;
+  /**
+   * How long to wait for the slow parts (monitor replay, golden-set run) before answering without
+   * them (default: until they finish). They keep running; their result is stored when it is in.
+   */
+  waitMs?: number;
 }
 
 /** What a `postmortem` timeline event keeps. */
@@ -153,17 +160,80 @@ function fingerprintOf(p: Postmortem): string {
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 16);
 }
 
-const parseIso = (v: unknown): EpochMs | undefined => {
-  if (typeof v !== 'string') return undefined;
-  const ms = Date.parse(v);
-  return Number.isFinite(ms) ? ms : undefined;
-};
-
 export class PostmortemService {
   private readonly o: PostmortemServiceOptions;
+  /** Slow parts in progress and their finished results not yet stored, by incident and key. */
+  private readonly running = new Map<string, { startedAt: EpochMs; promise: Promise<unknown>; waiting: number }>();
+  private readonly finished = new Map<string, unknown>();
+  private readonly followUps = new Set<Promise<void>>();
+  private readonly storing = new Map<string, Promise<unknown>>();
 
   constructor(options: PostmortemServiceOptions) {
     this.o = options;
+  }
+
+  /** Waits for every slow part in progress (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0 || this.followUps.size > 0) {
+      await Promise.allSettled([...[...this.running.values()].map((r) => r.promise), ...this.followUps]);
+    }
+  }
+
+  /**
+   * Runs a slow part once per key: waits up to `waitMs` for it, else answers that it is still
+   * running. When it finishes after the caller gave up, the postmortem is generated and stored
+   * again with it, so the next reader finds it on the timeline.
+   */
+  private async inBackground<T extends object>(
+    incidentId: string,
+    key: string,
+    what: string,
+    options: GenerateOptions,
+    waitMs: number,
+    fn: () => Promise<T | { unavailable: string }>,
+  ): Promise<T | { unavailable: string }> {
+    const fullKey = `${incidentId}|${key}`;
+    if (options.refresh && !this.running.has(fullKey)) this.finished.delete(fullKey);
+    if (this.finished.has(fullKey)) return this.finished.get(fullKey) as T | { unavailable: string };
+    let entry = this.running.get(fullKey);
+    if (!entry) {
+      const startedAt = this.o.clock.now();
+      const promise = fn().then(
+        (value) => {
+          this.finished.set(fullKey, value);
+          this.running.delete(fullKey);
+          return value;
+        },
+        (err: unknown) => {
+          this.running.delete(fullKey);
+          this.o.onError?.(err, `postmortem ${incidentId}: ${what}`);
+          return { unavailable: `${what} failed: ${(err as Error).message}` };
+        },
+      );
+      const created = { startedAt, promise, waiting: 0 };
+      entry = created;
+      this.running.set(fullKey, entry);
+      // Whoever is not waiting for it any more: store the postmortem with it when it is in.
+      const chain = promise
+        .then(async () => {
+          // A caller still waiting gets the result and stores the postmortem itself.
+          if (created.waiting === 0 && options.store !== false) {
+            await this.generate(incidentId, { actor: options.actor ?? REVIEW_ACTOR, forceStore: true, ...(options.validate === false ? { validate: false } : {}) });
+          }
+        })
+        .catch((err: unknown) => this.o.onError?.(err, `postmortem ${incidentId}: storing after ${what}`))
+        .finally(() => {
+          this.finished.delete(fullKey);
+          this.followUps.delete(chain);
+        });
+      this.followUps.add(chain);
+    }
+    const timeout = Number.isFinite(waitMs) ? new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(0, waitMs)).unref?.()) : undefined;
+    entry.waiting++;
+    const value = (await (timeout ? Promise.race([entry.promise, timeout]) : entry.promise)) as T | { unavailable: string } | undefined;
+    if (value !== undefined) return value;
+    entry.waiting--;
+    return { unavailable: `${what} is still running (started ${new Date(entry.startedAt).toISOString()}); the postmortem is stored again when it finishes` };
   }
 
   /** The newest stored postmortem of an incident, if any. */
@@ -216,8 +286,17 @@ export class PostmortemService {
 
     const reuse = options.refresh ? undefined : previous?.stored.inputs;
     const onsetForReplay = incident.onsetAt ?? estimatedOnsetAt;
-    const replay = reuse?.replay && this.replayStillValid(reuse.replay, incident, onsetForReplay) ? reuse.replay : await this.replayData(incident, onsetForReplay, stable?.version);
-    const validation = reuse?.validation && this.validationStillValid(reuse.validation, faulty) ? reuse.validation : await this.validationData(incident, faulty, options.validate !== false);
+    const waitMs = options.waitMs ?? Infinity;
+    const replay =
+      reuse?.replay && this.replayStillValid(reuse.replay, incident, onsetForReplay)
+        ? reuse.replay
+        : await this.inBackground(incident.id, `replay|${incident.version}|${onsetForReplay}`, 'the monitor replay', options, waitMs, () => this.replayData(incident, onsetForReplay, stable?.version));
+    const validation =
+      reuse?.validation && this.validationStillValid(reuse.validation, faulty)
+        ? reuse.validation
+        : await this.inBackground(incident.id, `validation|${faulty?.version}|${faulty?.contentHash}|${options.validate !== false}`, 'the golden-set run', options, waitMs, () =>
+            this.validationData(incident, faulty, options.validate !== false),
+          );
 
     const checklist = Array.isArray(detail.extra.checklist) ? (detail.extra.checklist as ChecklistItemInput[]) : undefined;
     const applied: AppliedTuningInput[] = timeline
@@ -246,7 +325,7 @@ export class PostmortemService {
       applied,
     };
     const postmortem = buildPostmortem(input);
-    if (options.store !== false) await this.store(incident, postmortem, { replay, validation }, previous, options.actor ?? REVIEW_ACTOR);
+    if (options.store !== false) await this.store(incident, postmortem, { replay, validation }, options.actor ?? REVIEW_ACTOR, options.forceStore === true);
     return postmortem;
   }
 
@@ -254,15 +333,29 @@ export class PostmortemService {
     incident: Incident,
     postmortem: Postmortem,
     inputs: StoredPostmortem['inputs'],
-    previous: { event: TimelineEvent; stored: StoredPostmortem } | undefined,
     actor: string,
+    force: boolean,
   ): Promise<void> {
+    // One store decision at a time per incident, against the newest stored postmortem (two slow
+    // parts finishing together must not store the same postmortem twice).
+    const prior = this.storing.get(incident.id) ?? Promise.resolve();
+    const mine = prior.then(() => this.storeNow(incident, postmortem, inputs, actor, force));
+    const tail = mine.catch(() => undefined);
+    this.storing.set(incident.id, tail);
+    void tail.then(() => {
+      if (this.storing.get(incident.id) === tail) this.storing.delete(incident.id);
+    });
+    await mine;
+  }
+
+  private async storeNow(incident: Incident, postmortem: Postmortem, inputs: StoredPostmortem['inputs'], actor: string, force: boolean): Promise<void> {
+    const previous = await this.latestStored(incident.id);
     const fingerprint = fingerprintOf(postmortem);
     if (previous) {
       if (previous.stored.fingerprint === fingerprint) return;
       const sameStatus = previous.stored.postmortem.status === postmortem.status;
       // An open incident's figures move with its traffic: keep a draft a minute, not every read.
-      if (!postmortem.final && sameStatus && this.o.clock.now() - previous.event.at < (this.o.draftIntervalMs ?? 60_000)) return;
+      if (!force && !postmortem.final && sameStatus && this.o.clock.now() - previous.event.at < (this.o.draftIntervalMs ?? 60_000)) return;
     }
     const data: StoredPostmortem = { fingerprint, postmortem, inputs };
     await this.o.incidents.addTimelineEvent(incident.id, {
@@ -443,9 +536,11 @@ export class PostmortemService {
       const known = postmortem.tuning.map((t) => t.id);
       throw new FailsafeError('NOT_FOUND', `the postmortem of ${incidentId} has no tuning suggestion "${suggestionId}"${known.length ? ` (it has ${known.join(', ')})` : ' (it has none)'}`);
     }
-    if (suggestion.status === 'applied') {
-      throw new FailsafeError('INVALID_STATE', `suggestion ${suggestionId} was applied at ${suggestion.appliedAt} by ${suggestion.appliedBy}`);
-    }
+    // The timeline is the record of what was applied (a stored draft may predate the last apply).
+    const done = (await this.o.stores.incidents.timeline(incidentId, { kinds: [TUNING_APPLIED_EVENT] })).find(
+      (e) => (e.data as { suggestionId?: unknown } | undefined)?.suggestionId === suggestionId,
+    );
+    if (done) throw new FailsafeError('INVALID_STATE', `suggestion ${suggestionId} was applied at ${new Date(done.at).toISOString()} by ${done.actor}`);
     const monitoring = this.o.monitoring?.();
     if (!monitoring) throw new FailsafeError('INVALID_STATE', 'monitor tuning is not available: this server runs no monitor runner');
     const before = monitoring.settingsFor(suggestion.model, suggestion.monitor);
@@ -470,7 +565,7 @@ export class PostmortemService {
         tx,
       );
     });
-    const updated = await this.generate(incidentId, { actor: options.actor });
+    const updated = await this.generate(incidentId, { actor: options.actor, forceStore: true });
     return { suggestion: updated.tuning.find((t) => t.id === suggestionId) ?? { ...suggestion, status: 'applied' }, monitor, postmortem: updated };
   }
 }

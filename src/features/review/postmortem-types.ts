@@ -70,12 +70,15 @@ export interface ReplayTrial {
   patch: Record<string, unknown>;
   /** First evaluation in the incident span that would have breached. */
   firstBreachAt?: EpochMs;
-  /** Alarms (runs of breaches that would have opened an incident) on healthy history. */
-  falseAlarms: number;
-  /** Breaching evaluations on healthy history. */
-  breachingEvaluations: number;
-  /** Evaluations on healthy history that had enough data to judge. */
-  healthyEvaluations: number;
+  /**
+   * Alarms (runs of breaches that would have opened an incident) on healthy history; null when
+   * not checked (a setting that fires no earlier needs no false-alarm check).
+   */
+  falseAlarms: number | null;
+  /** Breaching evaluations on healthy history (null: not checked). */
+  breachingEvaluations: number | null;
+  /** Evaluations on healthy history that had enough data to judge (null: not checked). */
+  healthyEvaluations: number | null;
 }
 
 export interface HealthySpan {
@@ -246,9 +249,9 @@ export interface ReplayTrialView {
   firstBreachAt: string | null;
   /** How much earlier than the real detection (positive: earlier). */
   leadMs: number | null;
-  falseAlarms: number;
-  breachingEvaluations: number;
-  healthyEvaluations: number;
+  falseAlarms: number | null;
+  breachingEvaluations: number | null;
+  healthyEvaluations: number | null;
 }
 
 export interface TuningSuggestion {

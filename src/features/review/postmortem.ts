@@ -285,12 +285,12 @@ const describePatch = (patch: Record<string, unknown>): string =>
     .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
     .join(', ');
 
-function earlierDetection(input: PostmortemInput): { answer: EarlierDetectionAnswer; suggestion?: TuningSuggestion } {
+function earlierDetection(input: PostmortemInput): { answer: EarlierDetectionAnswer; suggestions: TuningSuggestion[] } {
   const { incident } = input;
   const empty = { monitor: null, healthyHistory: [], trials: [], notes: [] };
   if (input.replay === undefined || isUnavailable(input.replay)) {
     const reason = isUnavailable(input.replay) ? input.replay.unavailable : 'no replay was run';
-    return { answer: { status: 'insufficient_data', reasons: [reason], answer: 'unknown', summary: `Cannot say: ${reason}.`, ...empty } };
+    return { answer: { status: 'insufficient_data', reasons: [reason], answer: 'unknown', summary: `Cannot say: ${reason}.`, ...empty }, suggestions: [] };
   }
   const r = input.replay;
   const detectedAt = incident.detectedAt;
@@ -306,18 +306,17 @@ function earlierDetection(input: PostmortemInput): { answer: EarlierDetectionAns
   const healthyHistory = r.healthy.map((h) => ({ description: h.description, version: h.version, from: isoTime(h.from), to: isoTime(h.to), requests: h.requests }));
   const base = { monitor: r.monitor, healthyHistory, trials, notes: [...(r.notes ?? [])] };
   const reasons: string[] = [];
-  const healthyEvaluations = r.trials.reduce((n, t) => Math.max(n, t.healthyEvaluations), 0);
-  if (r.healthy.length === 0 || healthyEvaluations === 0) reasons.push('no healthy history to count false alarms on (no traffic before the onset, no stable version traffic)');
+  if (r.healthy.length === 0) reasons.push('no healthy history to count false alarms on (no traffic before the onset, no stable version traffic)');
   const current = trials.find((t) => t.label === 'current');
   if (current && current.firstBreachAt === null) base.notes.push('the replay of the current settings did not breach where the live monitor did (the live runner saw per-second windows as they happened, the replay reads stored traces): treat the leads as indicative');
   // Earlier by at least a second, with no false alarm on healthy history.
   const MIN_LEAD_MS = 1000;
   const currentLead = current?.leadMs ?? 0;
   const clean = trials
-    .filter((t) => t.label !== 'current' && t.leadMs !== null && t.leadMs >= MIN_LEAD_MS + Math.max(0, currentLead) && t.falseAlarms === 0)
+    .filter((t) => t.label !== 'current' && t.leadMs !== null && t.leadMs >= MIN_LEAD_MS + Math.max(0, currentLead) && t.falseAlarms === 0 && (t.healthyEvaluations ?? 0) > 0)
     .sort((a, b) => b.leadMs! - a.leadMs! || Object.keys(a.patch).length - Object.keys(b.patch).length);
   const costly = trials
-    .filter((t) => t.label !== 'current' && t.leadMs !== null && t.leadMs >= MIN_LEAD_MS && t.falseAlarms > 0)
+    .filter((t) => t.label !== 'current' && t.leadMs !== null && t.leadMs >= MIN_LEAD_MS && (t.falseAlarms ?? 0) > 0)
     .sort((a, b) => b.leadMs! - a.leadMs!);
   if (reasons.length > 0) {
     return {
@@ -327,6 +326,7 @@ function earlierDetection(input: PostmortemInput): { answer: EarlierDetectionAns
         summary: `The replay ran, but without healthy history the cost of tighter settings in false alarms is unknown.${clean[0] ? ` ${clean[0].label} would have fired ${formatDuration(clean[0].leadMs)} earlier.` : ''}`,
         ...base,
       },
+      suggestions: [],
     };
   }
   const healthyText = healthyHistory.map((h) => `${h.description} (${h.requests} requests)`).join(' and ');
@@ -341,32 +341,42 @@ function earlierDetection(input: PostmortemInput): { answer: EarlierDetectionAns
           : `No: none of the ${trials.length - 1} tighter settings replayed over the recorded traffic would have fired earlier than the live monitor.`,
         ...base,
       },
+      suggestions: [],
     };
   }
   const best = clean[0]!;
-  const id = suggestionId(incident.model, r.monitor, best.patch);
-  const applied = input.applied?.find((a) => a.suggestionId === id);
-  const suggestion: TuningSuggestion = {
-    id,
-    monitor: r.monitor,
-    model: incident.model,
-    version: r.version,
-    patch: best.patch,
-    rationale: `replayed over the recorded traffic, ${describePatch(best.patch)} fires ${formatDuration(best.leadMs)} earlier (at ${best.firstBreachAt}) with 0 false alarms in ${best.healthyEvaluations} evaluations on ${healthyText}`,
-    leadMs: best.leadMs!,
-    falseAlarms: 0,
-    status: applied ? 'applied' : 'suggested',
-    appliedAt: applied ? isoTime(applied.at) : null,
-    appliedBy: applied?.actor ?? null,
+  const toSuggestion = (t: ReplayTrialView): TuningSuggestion => {
+    const id = suggestionId(incident.model, r.monitor, t.patch);
+    const applied = input.applied?.find((a) => a.suggestionId === id);
+    return {
+      id,
+      monitor: r.monitor,
+      model: incident.model,
+      version: r.version,
+      patch: t.patch,
+      rationale: `replayed over the recorded traffic, ${describePatch(t.patch)} fires ${formatDuration(t.leadMs)} earlier (at ${t.firstBreachAt}) with 0 false alarms in ${t.healthyEvaluations ?? 0} evaluations on ${healthyText}`,
+      leadMs: t.leadMs!,
+      falseAlarms: 0,
+      status: applied ? 'applied' : 'suggested',
+      appliedAt: applied ? isoTime(applied.at) : null,
+      appliedBy: applied?.actor ?? null,
+    };
   };
+  const suggestions = [toSuggestion(best)];
+  // The smallest change that also works, when the best one changes several knobs.
+  const single = Object.keys(best.patch).length > 1 ? clean.find((t) => Object.keys(t.patch).length === 1) : undefined;
+  if (single) suggestions.push(toSuggestion(single));
   return {
     answer: {
       ...section([]),
       answer: 'yes',
-      summary: `Yes: ${r.monitor} with ${describePatch(best.patch)} would have fired ${formatDuration(best.leadMs)} earlier, with no false alarm on ${healthyText}.${costly[0] && costly[0].leadMs! > best.leadMs! ? ` Tighter still (${costly[0].label}) gains ${formatDuration(costly[0].leadMs! - best.leadMs!)} more but costs ${costly[0].falseAlarms} false alarms.` : ''}`,
+      summary:
+        `Yes: ${r.monitor} with ${describePatch(best.patch)} would have fired ${formatDuration(best.leadMs)} earlier, with no false alarm on ${healthyText}.` +
+        (single ? ` The one-knob change ${describePatch(single.patch)} alone would have fired ${formatDuration(single.leadMs)} earlier.` : '') +
+        (costly[0] && costly[0].leadMs! > best.leadMs! ? ` Tighter still (${costly[0].label}) gains ${formatDuration(costly[0].leadMs! - best.leadMs!)} more but costs ${costly[0].falseAlarms} false alarms.` : ''),
       ...base,
     },
-    suggestion,
+    suggestions,
   };
 }
 
@@ -472,14 +482,19 @@ const NOTE_ACTION = /^(?:action|todo|ai)\s*:\s*(.+?)(?:\s+@([\w.-]+))?\s*$/i;
 
 function actionItems(
   input: PostmortemInput,
-  parts: { detected: EarlierDetectionAnswer; thresholds: ThresholdsAnswer; fallbacks: FallbacksAnswer; rootCause: RootCauseSection; resolution: ResolutionSection; suggestion?: TuningSuggestion },
+  parts: { detected: EarlierDetectionAnswer; thresholds: ThresholdsAnswer; fallbacks: FallbacksAnswer; rootCause: RootCauseSection; resolution: ResolutionSection; suggestions: TuningSuggestion[] },
 ): ActionItem[] {
   const { incident } = input;
   const owner = input.modelOwner ?? `${incident.model} model owner`;
   const items: Array<Omit<ActionItem, 'id'>> = [];
-  const s = parts.suggestion;
+  const [s, alt] = parts.suggestions;
   if (s) {
-    items.push({ title: `Apply the suggested tuning of ${s.monitor} (${describePatch(s.patch)}): fires ${formatDuration(s.leadMs)} earlier with no false alarm in the replay`, owner: 'on-call engineering', status: s.status === 'applied' ? 'done' : 'open', source: `tuning:${s.id}` });
+    items.push({
+      title: `Apply the suggested tuning of ${s.monitor} (${describePatch(s.patch)}): fires ${formatDuration(s.leadMs)} earlier with no false alarm in the replay${alt ? `; or the smaller change ${alt.id} (${describePatch(alt.patch)}, ${formatDuration(alt.leadMs)} earlier)` : ''}`,
+      owner: 'on-call engineering',
+      status: parts.suggestions.some((x) => x.status === 'applied') ? 'done' : 'open',
+      source: `tuning:${s.id}`,
+    });
   }
   const t = parts.thresholds;
   if (t.answer === 'too_loose' && t.suggestedGate) items.push({ title: `Raise ${incident.model}'s staging gate minPassRate to ${t.suggestedGate.minPassRate}`, owner, status: 'open', source: 'question:validation' });
@@ -542,11 +557,11 @@ export function buildPostmortem(input: PostmortemInput): Postmortem {
   const response = responseSection(incident);
   const rootCause = rootCauseSection(input);
   const resolution = resolutionSection(input);
-  const { answer: detectedEarlier, suggestion } = earlierDetection(input);
+  const { answer: detectedEarlier, suggestions } = earlierDetection(input);
   const prodRate = impact.faultyVersion && impact.faultyVersion.requests > 0 ? impact.faultyVersion.affectedRequests / impact.faultyVersion.requests : null;
   const validationThresholds = thresholdsAnswer(input, prodRate);
   const fallbacks = fallbacksAnswer(input);
-  const items = actionItems(input, { detected: detectedEarlier, thresholds: validationThresholds, fallbacks, rootCause, resolution, suggestion });
+  const items = actionItems(input, { detected: detectedEarlier, thresholds: validationThresholds, fallbacks, rootCause, resolution, suggestions });
 
   const sections: Array<[string, Section]> = [
     ['impact', impact],
@@ -590,6 +605,6 @@ export function buildPostmortem(input: PostmortemInput): Postmortem {
     questions: { detectedEarlier, validationThresholds, fallbacks },
     actionItems: items,
     lessons: lessons({ detection, detected: detectedEarlier, thresholds: validationThresholds, fallbacks, response, resolution }),
-    tuning: suggestion ? [suggestion] : [],
+    tuning: suggestions,
   };
 }

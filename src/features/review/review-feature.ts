@@ -16,7 +16,8 @@ import { reviewRoutesFor } from './review-routes.ts';
 export interface ReviewFeature {
   review: PostmortemService;
   adminPlugins: FeaturePlugin[];
-  close(): void;
+  /** Stops listening and lets slow postmortem parts in progress finish (at most `graceMs`, default 5 s). */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function createReviewFeature(deps: {
@@ -51,5 +52,14 @@ export function createReviewFeature(deps: {
         review.generate(incident.id).catch((err) => deps.onError?.(err, `postmortem ${incident.id}`));
       })
     : () => {};
-  return { review, adminPlugins: [reviewRoutesFor(review), traceRoutes], close: off };
+  return {
+    review,
+    adminPlugins: [reviewRoutesFor(review), traceRoutes],
+    async close(graceMs = 5_000) {
+      off();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([review.idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    },
+  };
 }

@@ -21,6 +21,11 @@ const postmortemQuery = z.object({
   refresh: bool.default('false'),
   /** Run the golden set against the faulty version when no report is stored (default true). */
   validate: bool.default('true'),
+  /**
+   * Seconds to wait for the slow parts (monitor replay, golden-set run) before answering without
+   * them (default 15); they finish in the background and the postmortem is stored again.
+   */
+  wait: z.coerce.number({ error: 'expected seconds' }).min(0).max(600).default(15),
 });
 const applyBody = z.strictObject({ reason: z.string().trim().min(1).max(2000).optional() }).optional();
 
@@ -42,7 +47,7 @@ export function reviewRoutesFor(review: PostmortemService) {
       async (request, reply) => {
         const { id } = parseInput(idParams, request.params, 'params');
         const q = parseInput(postmortemQuery, request.query, 'query');
-        const postmortem = await review.generate(id, { store: q.store === 'true', refresh: q.refresh === 'true', validate: q.validate === 'true', actor: actorOf(request) });
+        const postmortem = await review.generate(id, { store: q.store === 'true', refresh: q.refresh === 'true', validate: q.validate === 'true', waitMs: q.wait * 1000, actor: actorOf(request) });
         if (wantsMarkdown(request, q.format)) {
           return reply.type('text/markdown; charset=utf-8').header('content-disposition', `inline; filename="${id}-postmortem.md"`).send(renderPostmortemMarkdown(postmortem));
         }
