@@ -4,6 +4,12 @@
 // are 40% slower are aborted at their first step, with no failed client request (the gateway
 // retries a failed candidate call on the stable version); a candidate with too little traffic
 // waits and is paused, never promoted.
+//
+// The scenarios run one after another: the machine these tests run on may have two cores shared
+// with other work, and a canary's verdicts need real sample sizes. To keep each scenario to
+// seconds, steps start at 25–50% and the non-inferiority margins are 5 points (default 2) with
+// minSamples 100 — except for the invalid-JSON candidate, whose 3-point regression needs the
+// default margins to be told apart (bench/canary.ts runs every scenario with the defaults).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatRequest, drive, startCanaryStack, type CanaryStack, type DriveResult } from './helpers/canary-stack.ts';
 
@@ -16,6 +22,7 @@ beforeAll(async () => {
     { model: 'json', candidate: { faults: { malformedRate: 0.03 } }, json: true },
     { model: 'slow', candidate: { baseLatencyMs: 28 } },
     { model: 'quiet', candidate: {} },
+    { model: 'shadow', candidate: {} },
   ]);
 }, 30_000);
 
@@ -48,10 +55,12 @@ function noClientFailed(load: DriveResult) {
 const weightsOf = async (model: string) => (await s.api('GET', '/api/v1/models')).body.models.find((m: { name: string }) => m.name === model).weights;
 const stateOf = async (model: string, v: string) => (await s.api('GET', `/api/v1/models/${model}/versions`)).body.versions.find((x: { version: string }) => x.version === v).state;
 
-describe.concurrent('canary deployments through the gateway', () => {
+const fast = { minSamples: 100, settings: { margins: { errors: 0.05, validity: 0.05 } } };
+
+describe('canary deployments through the gateway', { timeout: 120_000 }, () => {
   it('promotes a good candidate through every step', async () => {
-    const id = await deploy('good', { steps: [10, 50, 100], stepSeconds: 2 });
-    const load = await drive(s.url, chatRequest('good'), 250, finished(id), 60_000);
+    const id = await deploy('good', { steps: [25, 50, 100], stepSeconds: 2, ...fast });
+    const load = await drive(s.url, chatRequest('good'), 150, finished(id), 100_000);
     const d = await detail(id, 1000);
     expect(d.status).toBe('promoted');
     expect(d.step).toBe(100);
@@ -65,19 +74,19 @@ describe.concurrent('canary deployments through the gateway', () => {
     expect(last).toMatchObject({ decision: 'pass', action: 'promote', step: 50 });
     for (const m of last.monitors.filter((x: { required: boolean }) => x.required)) {
       expect(m.status).toBe('ok');
-      expect(m.nCandidate).toBeGreaterThanOrEqual(200);
-      expect(m.nStable).toBeGreaterThanOrEqual(200);
+      expect(m.nCandidate).toBeGreaterThanOrEqual(100);
+      expect(m.nStable).toBeGreaterThanOrEqual(100);
     }
     const validate = (await s.api('GET', '/api/v1/audit?target=version:good@v2&action=version.validate')).body;
     expect(JSON.stringify(validate)).toContain('versionContentHash');
   });
 
   it('aborts a candidate that fails only on long inputs, at the first step, failing no client request', async () => {
-    const id = await deploy('long', { steps: [10, 50, 100], stepSeconds: 2 });
-    const load = await drive(s.url, chatRequest('long', { longEvery: 40 }), 250, finished(id), 60_000);
+    const id = await deploy('long', { steps: [25, 50, 100], stepSeconds: 2, ...fast });
+    const load = await drive(s.url, chatRequest('long', { longEvery: 25 }), 150, finished(id), 100_000);
     const d = await detail(id, 3);
     expect(d.status).toBe('aborted');
-    expect(d.step).toBe(10);
+    expect(d.step).toBe(25);
     expect(d.reason).toMatch(/breach/);
     const segments = d.analyses.at(-1).monitors.find((m: { monitor: string }) => m.monitor === 'segment:input-length');
     const long = segments.segments.find((g: { segment: string }) => g.segment === '1024-4095');
@@ -90,12 +99,12 @@ describe.concurrent('canary deployments through the gateway', () => {
   });
 
   it('aborts a candidate that answers invalid JSON 3% of the time', async () => {
-    const id = await deploy('json', { steps: [25, 50, 100], stepSeconds: 2 });
-    const load = await drive(s.url, chatRequest('json', { json: true }), 400, finished(id), 60_000);
+    const id = await deploy('json', { steps: [50, 100], stepSeconds: 2 });
+    const load = await drive(s.url, chatRequest('json', { json: true }), 200, finished(id), 100_000);
     const d = await detail(id, 1);
     expect(d.status).toBe('aborted');
-    expect(d.step).toBe(25);
-    expect(d.reason).toMatch(/^step 25%: output-validity breach/);
+    expect(d.step).toBe(50);
+    expect(d.reason).toMatch(/^step 50%: output-validity breach/);
     const m = d.analyses[0].monitors.find((x: { monitor: string }) => x.monitor === 'output-validity');
     expect(m.pValue).toBeLessThanOrEqual(m.alpha);
     expect(m.observed).toBeGreaterThan(0.01);
@@ -104,8 +113,8 @@ describe.concurrent('canary deployments through the gateway', () => {
   });
 
   it('aborts a candidate that is 40% slower', async () => {
-    const id = await deploy('slow', { steps: [10, 50, 100], stepSeconds: 2 });
-    const load = await drive(s.url, chatRequest('slow'), 200, finished(id), 60_000);
+    const id = await deploy('slow', { steps: [10, 50, 100], stepSeconds: 2, ...fast });
+    const load = await drive(s.url, chatRequest('slow'), 150, finished(id), 100_000);
     const d = await detail(id, 1);
     expect(d.status).toBe('aborted');
     expect(d.step).toBe(10);
@@ -116,7 +125,7 @@ describe.concurrent('canary deployments through the gateway', () => {
   });
 
   it('waits on a low-traffic candidate with "insufficient data", pauses at the deadline, never promotes', async () => {
-    const id = await deploy('quiet', { steps: [5, 100], stepSeconds: 2, deadlineSeconds: 6 });
+    const id = await deploy('quiet', { steps: [5, 100], stepSeconds: 2, deadlineSeconds: 6, ...fast });
     // Overlapping deployments on one model are refused.
     const again = await s.api('POST', '/api/v1/models/quiet/deployments', { version: 'v2' });
     expect(again.status).toBe(409);
@@ -131,9 +140,9 @@ describe.concurrent('canary deployments through the gateway', () => {
         if (d.status === 'running' && d.phase === 'canary') waiting = d.reason;
         return d.status !== 'running';
       },
-      30_000,
+      60_000,
     );
-    expect(waiting).toMatch(/^step 5%: insufficient data: error-rate n=\d+ < 200/);
+    expect(waiting).toMatch(/^step 5%: insufficient data: error-rate n=\d+ < 100/);
     const d = await detail(id, 0);
     expect(d.status).toBe('paused');
     expect(d.reason).toContain('paused for a human');
@@ -142,6 +151,23 @@ describe.concurrent('canary deployments through the gateway', () => {
     const aborted = await s.api('POST', `/api/v1/deployments/${id}/abort`, { reason: 'too quiet' });
     expect(aborted.body.deployment.status).toBe('aborted');
     expect(await weightsOf('quiet')).toEqual({ v1: 100 });
+  });
+
+  it('runs a shadow phase first: mirrored traffic, answers compared with the stable ones, then the steps', async () => {
+    const id = await deploy('shadow', { steps: [50, 100], stepSeconds: 2, shadowPercent: 50, minSamples: 100, settings: { ...fast.settings, minShadowAgreement: 0.9 } });
+    const load = await drive(s.url, chatRequest('shadow'), 150, finished(id), 100_000);
+    const d = await detail(id, 1000);
+    expect(d.status).toBe('promoted');
+    expect(d.history.map((e: { event: string }) => e.event)).toEqual(['created', 'validated', 'shadow', 'step', 'promoted']);
+    const shadowPhase = d.analyses.filter((a: { phase: string }) => a.phase === 'shadow').at(-1);
+    expect(shadowPhase.decision).toBe('pass');
+    const agreement = shadowPhase.monitors.find((m: { monitor: string }) => m.monitor === 'shadow-agreement');
+    // The simulated versions answer the same question the same way: every pair agrees.
+    expect(agreement).toMatchObject({ status: 'ok', required: true });
+    expect(agreement.nCandidate).toBeGreaterThanOrEqual(100);
+    expect(agreement.observed).toBe(1);
+    expect(d.requests.candidate).toBeGreaterThan(0);
+    noClientFailed(load);
   });
 
   it('refuses bad input with clear errors', async () => {
