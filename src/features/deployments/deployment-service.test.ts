@@ -206,6 +206,20 @@ describe('DeploymentService', () => {
     expect(svc.activeCandidate('support-bot')).toBeUndefined();
   });
 
+  it('carries on after a restart: a new service over the same stores picks the deployment up', async () => {
+    const d0 = await svc.create('support-bot', { version: 'v2', steps: [10, 50, 100], stepSeconds: 10, minSamples: 100 }, { actor: 'key:ops' });
+    await settle(d0.id);
+    await run(5, 200, {});
+    await svc.stop();
+    svc = new DeploymentService({ stores: f.stores, clock: f.clock, audit: f.audit, routing: f.routing, registry: f.registry, windows, validator, traceLagMs: 0 });
+    expect(svc.activeCandidate('support-bot')).toBeUndefined();
+    await run(60, 200, { errorRate: 0.3 }, 0, (d) => d.status !== 'running', d0.id);
+    expect(svc.activeCandidate('support-bot')).toBeUndefined();
+    const d = await svc.get(d0.id);
+    expect(d).toMatchObject({ status: 'aborted', step: 10 });
+    expect(weights()).toEqual({ v1: 100 });
+  });
+
   it('runs a shadow phase first, mirroring traffic without serving the candidate', async () => {
     const d0 = await svc.create('support-bot', { version: 'v2', steps: [20, 100], stepSeconds: 5, shadowPercent: 50, minSamples: 50 }, { actor: 'a' });
     await settle(d0.id);
