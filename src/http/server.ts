@@ -1,6 +1,6 @@
 // Assembles the HTTP server: data plane (/v1), admin API (/api/v1), /metrics, health, dashboard.
 // The composition root (src/main.ts) passes the feature plugins in.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { AppContext } from '../app-context.ts';
 import { FailsafeError } from '../core/errors.ts';
@@ -20,7 +20,8 @@ export interface ServerOptions {
 export async function buildServer(ctx: AppContext, options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request logs would cost the gateway's hot path; traces and metrics record every request.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     // Request ids are ours (x-request-id); Fastify's counter would only confuse logs.
     genReqId: () => '',
