@@ -243,10 +243,15 @@ export interface SettingsOf {
 // (feedback, labels, drift) at minutes, where their samples accumulate.
 const HARD_FAULT_WINDOWS = [2, 10, 60];
 
+// Ten requests are enough to conclude on hard faults: every check is judged on an exact 99.9%
+// bound (ten healthy requests at 0.5% errors never show 4 failures), and at 10 req/s a 2 s window
+// holds about twenty.
+const HARD_FAULT_MIN_SAMPLES = 10;
+
 const rateDefaults = (over: Partial<RateSettings>): RateSettings => ({
   enabled: true,
   windows: HARD_FAULT_WINDOWS,
-  minSamples: 20,
+  minSamples: HARD_FAULT_MIN_SAMPLES,
   minBaselineSamples: 100,
   baseline: 'auto',
   baselineSeconds: 300,
@@ -284,7 +289,7 @@ export const BUILTIN_MONITOR_DEFAULTS: { [K in MonitorId]: SettingsOf[(typeof MO
   latency: {
     enabled: true,
     windows: HARD_FAULT_WINDOWS,
-    minSamples: 20,
+    minSamples: HARD_FAULT_MIN_SAMPLES,
     minBaselineSamples: 100,
     baseline: 'auto',
     baselineSeconds: 300,
@@ -299,6 +304,7 @@ export const BUILTIN_MONITOR_DEFAULTS: { [K in MonitorId]: SettingsOf[(typeof MO
   // Thumbs-down on 30% of rated answers is bad whatever the baseline; a doubling is bad too.
   'negative-feedback': rateDefaults({
     windows: [60, 300],
+    minSamples: 20,
     minBaselineSamples: 50,
     baselineSeconds: 600,
     absoluteThreshold: 0.3,

@@ -88,13 +88,13 @@ describe('MonitorRunner: evaluations and findings', () => {
     const [first] = await k.run(1);
     const errorRate = first.findings.find((f) => f.monitor === 'error-rate' && f.version === 'v2')!;
     expect(errorRate.status).toBe('insufficient_data');
-    expect(errorRate.evidence.detail).toMatch(/trials in window, need ≥ 20/);
+    expect(errorRate.evidence.detail).toMatch(/trials in window, need ≥ 10/);
     expect(first.evaluations).toBe(20); // 10 monitors × 2 live versions
     await k.run(60);
     // Enough requests now, but the stable arm's baseline is still too small to compare with.
     const later = k.runner.findings('support-bot').latest.find((f) => f.monitor === 'error-rate' && f.version === 'v2')!;
     expect(later.status).toBe('insufficient_data');
-    expect(later.evidence.sampleSize).toBeGreaterThanOrEqual(20);
+    expect(later.evidence.sampleSize).toBeGreaterThanOrEqual(10);
     expect(later.evidence.detail).toMatch(/baseline has \d+ trials, need ≥ 100/);
     expect(k.findings.length).toBe(61 * 20);
     await k.runner.applyTuning('support-bot', 'error-rate', { minBaselineSamples: 20 }, { actor: 'test' });
