@@ -10,9 +10,10 @@ import { registerModelCommands } from './commands/models.ts';
 import { registerRunbookCommands } from './commands/runbooks.ts';
 import { registerRollbackCommands } from './commands/rollback.ts';
 import { registerServeCommands } from './commands/serve.ts';
+import { registerReviewCommands } from './commands/review.ts';
 
 /** Command modules; each area adds its own. */
-export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands, registerRollbackCommands, registerRunbookCommands, registerDeployCommands];
+export const commandModules: CommandModule[] = [registerServeCommands, registerModelCommands, registerKeyCommands, registerIncidentCommands, registerRollbackCommands, registerRunbookCommands, registerDeployCommands, registerReviewCommands];
 
 export function buildProgram(io: CliEnv): Command {
   const program = new Command('failsafe')
