@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricWindows, deserializeSketch, newSketch, serializeSketch, sketchQuantile, type Observation } from './metric-windows.ts';
+import { CompactSketch, MetricWindows, deserializeSketch, newSketch, serializeSketch, sketchQuantile, type Observation } from './metric-windows.ts';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const obs = (o: Partial<Observation>): Observation => ({ model: 'bot', version: 'v1', at: T0, ok: true, latencyMs: 10, ...o });
@@ -117,6 +117,43 @@ describe('MetricWindows', () => {
     // Reservoirs stay bounded after merging.
     expect(m.inputLengths.length).toBeLessThanOrEqual(7 * 32);
     expect(m.features.length).toBeLessThanOrEqual(7 * 8);
+  });
+
+  it('keeps a bucket\'s sketch compact yet bin for bin the same as a DDSketch', () => {
+    const dd = newSketch();
+    const c = new CompactSketch();
+    let x = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const v = i % 500 === 0 ? 0 : Math.exp((x / 2147483648) * 8 - 3); // 0.05 ms .. 150 ms, a few zeros
+      dd.accept(v);
+      c.accept(v);
+    }
+    c.trim();
+    const merged = newSketch();
+    c.mergeInto(merged);
+    expect(merged.count).toBe(dd.count);
+    expect(merged.zeroCount).toBe(dd.zeroCount);
+    expect(merged.min).toBe(dd.min);
+    expect(merged.max).toBe(dd.max);
+    for (const q of [0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1]) expect(merged.getValueAtQuantile(q)).toBe(dd.getValueAtQuantile(q));
+    const back = new CompactSketch();
+    back.addSerialized(JSON.parse(JSON.stringify(c.toSerialized())));
+    const again = newSketch();
+    back.mergeInto(again);
+    expect(again.getValueAtQuantile(0.99)).toBe(dd.getValueAtQuantile(0.99));
+    expect(serializeSketch(again)).toEqual(serializeSketch(merged));
+  });
+
+  it('holds an hour of busy buckets in a few megabytes', () => {
+    const w = new MetricWindows();
+    const before = process.memoryUsage().heapUsed;
+    for (let sec = 0; sec < 3600; sec++) {
+      for (let i = 0; i < 50; i++) w.record(obs({ at: T0 + sec * 1000 + i, latencyMs: 0.5 + ((sec * 7 + i * 13) % 400) / 10, ttfbMs: 1 + (i % 30), inputChars: i }));
+    }
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(grown).toBeLessThan(15 * 1024 * 1024);
+    expect(w.snapshot('bot', 'v1', T0, T0 + 3_600_000).requests).toBe(180_000);
   });
 
   it('round-trips a sketch with its summary statistics', () => {

@@ -1,8 +1,12 @@
 // Per model+version rolling 1-second buckets of what monitors look at: counts, a mergeable latency
-// sketch (DDSketch), input-length samples, predicted classes and feedback. One ring of buckets per
-// series, reused in place, so recording is a few additions and one sketch insert. Buckets
-// serialize to plain JSON and merge by addition, so the buckets of several replicas combine into
-// the same view one replica would have had.
+// sketch, input-length samples, predicted classes and feedback. One ring of buckets per series,
+// reused in place, so recording is a few additions and one sketch insert. Buckets serialize to
+// plain JSON and merge by addition, so the buckets of several replicas combine into the same view
+// one replica would have had.
+//
+// Memory: an hour of buckets per series is kept, so a bucket's latency sketch is not a DDSketch
+// (~5 KB each, 18 MB per series-hour) but the same bins (DDSketch's logarithmic mapping, so
+// snapshots are real, mergeable DDSketches) in two small typed arrays: under 1 KB per bucket.
 import { DDSketch } from '@datadog/sketches-js';
 import type { EpochMs } from '../../core/types.ts';
 
@@ -11,7 +15,7 @@ export const MODEL_LEVEL = '-';
 
 /** Relative accuracy of the latency sketches; fixed so sketches of every replica stay mergeable. */
 export const SKETCH_RELATIVE_ACCURACY = 0.01;
-const RESERVOIR_SIZE = 32;
+const RESERVOIR_SIZE = 16;
 const FEATURE_RESERVOIR_SIZE = 8;
 const MAX_FEATURES = 32;
 const MAX_CLASSES = 64;
@@ -19,6 +23,101 @@ const OTHER_CLASS = '(other)';
 
 export function newSketch(): DDSketch {
   return new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY });
+}
+
+/** DDSketch's key mapping, shared: equal keys mean the same value range in every sketch. */
+const MAPPING = newSketch().mapping as unknown as { key(value: number): number; minPossible: number };
+const EMPTY_KEYS = new Int32Array(0);
+const EMPTY_COUNTS = new Uint32Array(0);
+
+/**
+ * The bins of a DDSketch (same mapping) as sorted parallel typed arrays of the non-empty keys.
+ * Adding is a binary search over a few dozen keys; growth is by half, and trim() drops the slack
+ * once a bucket's second is over.
+ */
+export class CompactSketch {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  zeroCount = 0;
+  private keys = EMPTY_KEYS;
+  private counts = EMPTY_COUNTS;
+  private n = 0;
+
+  accept(value: number, weight = 1): void {
+    this.count += weight;
+    this.sum += value * weight;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    if (value > MAPPING.minPossible) this.addKey(MAPPING.key(value), weight);
+    else this.zeroCount += weight;
+  }
+
+  private addKey(key: number, weight: number): void {
+    const keys = this.keys;
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keys[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.n && keys[lo] === key) {
+      this.counts[lo] += weight;
+      return;
+    }
+    if (this.n === keys.length) {
+      const cap = this.n < 8 ? 8 : this.n + (this.n >> 1);
+      const k2 = new Int32Array(cap);
+      const c2 = new Uint32Array(cap);
+      k2.set(keys);
+      c2.set(this.counts);
+      this.keys = k2;
+      this.counts = c2;
+    }
+    this.keys.copyWithin(lo + 1, lo, this.n);
+    this.counts.copyWithin(lo + 1, lo, this.n);
+    this.keys[lo] = key;
+    this.counts[lo] = weight;
+    this.n++;
+  }
+
+  /** Drops unused capacity (a bucket whose second is over rarely grows again). */
+  trim(): void {
+    if (this.keys.length > this.n) {
+      this.keys = this.keys.slice(0, this.n);
+      this.counts = this.counts.slice(0, this.n);
+    }
+  }
+
+  /** Adds this sketch's content to a DDSketch of the same relative accuracy. */
+  mergeInto(dd: DDSketch): void {
+    if (this.count === 0) return;
+    for (let i = 0; i < this.n; i++) dd.store.add(this.keys[i], this.counts[i]);
+    dd.zeroCount += this.zeroCount;
+    dd.count += this.count;
+    dd.sum += this.sum;
+    if (this.min < dd.min) dd.min = this.min;
+    if (this.max > dd.max) dd.max = this.max;
+  }
+
+  toSerialized(): SerializedSketch {
+    const n = this.n;
+    const k = n > 0 ? this.keys[0] : 0;
+    const b: number[] = n > 0 ? new Array(this.keys[n - 1] - k + 1).fill(0) : [];
+    for (let i = 0; i < n; i++) b[this.keys[i] - k] = this.counts[i];
+    return { k, b, z: this.zeroCount, n: this.count, s: this.sum, min: this.min, max: this.max };
+  }
+
+  addSerialized(data: SerializedSketch): void {
+    for (let i = 0; i < data.b.length; i++) if (data.b[i] > 0) this.addKey(data.k + i, data.b[i]);
+    this.zeroCount += data.z;
+    this.count += data.n;
+    this.sum += data.s;
+    if ((data.min ?? Infinity) < this.min) this.min = data.min;
+    if ((data.max ?? -Infinity) > this.max) this.max = data.max;
+  }
 }
 
 /** The counters of a bucket and of a merged window. */
@@ -99,8 +198,8 @@ class Bucket implements WindowCounts {
   feedbackNegative = 0;
   labelsCorrect = 0;
   labelsTotal = 0;
-  latency: DDSketch | null = null;
-  ttfb: DDSketch | null = null;
+  latency: CompactSketch | null = null;
+  ttfb: CompactSketch | null = null;
   errorClasses: Record<string, number> | null = null;
   predictions: Map<string, number> | null = null;
   /** Reservoir of input lengths (chars) and how many were offered. */
@@ -108,6 +207,11 @@ class Bucket implements WindowCounts {
   inputSeen = 0;
   features: number[][] | null = null;
   featuresSeen = 0;
+
+  trim(): void {
+    this.latency?.trim();
+    this.ttfb?.trim();
+  }
 
   reset(second: number): void {
     this.second = second;
@@ -283,7 +387,13 @@ export class MetricWindows {
       if (b.second > second) return undefined;
       b.reset(second);
     }
-    if (second > s.lastSecond) s.lastSecond = second;
+    if (second > s.lastSecond) {
+      if (s.lastSecond >= 0) {
+        const prev = s.ring[s.lastSecond % this.size];
+        if (prev && prev !== b) prev.trim();
+      }
+      s.lastSecond = second;
+    }
     return b;
   }
 
@@ -307,8 +417,8 @@ export class MetricWindows {
     if (o.promptTokens) b.promptTokens += o.promptTokens;
     if (o.completionTokens) b.completionTokens += o.completionTokens;
     if (o.outputChars) b.outputChars += o.outputChars;
-    if (o.latencyMs !== undefined && o.latencyMs >= 0) (b.latency ??= newSketch()).accept(o.latencyMs);
-    if (o.ttfbMs !== undefined && o.ttfbMs >= 0) (b.ttfb ??= newSketch()).accept(o.ttfbMs);
+    if (o.latencyMs !== undefined && o.latencyMs >= 0) (b.latency ??= new CompactSketch()).accept(o.latencyMs);
+    if (o.ttfbMs !== undefined && o.ttfbMs >= 0) (b.ttfb ??= new CompactSketch()).accept(o.ttfbMs);
     if (o.inputChars !== undefined) {
       b.inputChars += o.inputChars;
       b.inputSeen++;
@@ -434,8 +544,8 @@ function mergeCounts(into: WindowCounts, from: Partial<WindowCounts>): void {
 function mergeBucketInto(w: MetricWindow, b: Bucket): void {
   w.activeSeconds++;
   mergeCounts(w, b);
-  if (b.latency) w.latency.merge(b.latency);
-  if (b.ttfb) w.ttfb.merge(b.ttfb);
+  if (b.latency) b.latency.mergeInto(w.latency);
+  if (b.ttfb) b.ttfb.mergeInto(w.ttfb);
   if (b.errorClasses) for (const [k, v] of Object.entries(b.errorClasses)) w.errorClasses[k] = (w.errorClasses[k] ?? 0) + v;
   if (b.predictions) for (const [k, v] of b.predictions) w.predictions[k] = (w.predictions[k] ?? 0) + v;
   if (b.inputLengths) for (const v of b.inputLengths) w.inputLengths.push(v);
@@ -446,8 +556,8 @@ function serializeBucket(s: Series, b: Bucket): SerializedBucket {
   const out: SerializedBucket = { model: s.model, version: s.version, second: b.second };
   if (s.shadow) out.shadow = true;
   for (const k of COUNT_KEYS) if (b[k]) out[k] = b[k];
-  if (b.latency) out.latency = serializeSketch(b.latency);
-  if (b.ttfb) out.ttfb = serializeSketch(b.ttfb);
+  if (b.latency) out.latency = b.latency.toSerialized();
+  if (b.ttfb) out.ttfb = b.ttfb.toSerialized();
   if (b.errorClasses) out.errorClasses = { ...b.errorClasses };
   if (b.predictions) out.predictions = Object.fromEntries(b.predictions);
   if (b.inputLengths) {
@@ -463,8 +573,8 @@ function serializeBucket(s: Series, b: Bucket): SerializedBucket {
 
 function mergeSerializedInto(b: Bucket, sb: SerializedBucket): void {
   mergeCounts(b, sb);
-  if (sb.latency) (b.latency ??= newSketch()).merge(deserializeSketch(sb.latency));
-  if (sb.ttfb) (b.ttfb ??= newSketch()).merge(deserializeSketch(sb.ttfb));
+  if (sb.latency) (b.latency ??= new CompactSketch()).addSerialized(sb.latency);
+  if (sb.ttfb) (b.ttfb ??= new CompactSketch()).addSerialized(sb.ttfb);
   if (sb.errorClasses) {
     const ec = (b.errorClasses ??= {});
     for (const [k, v] of Object.entries(sb.errorClasses)) ec[k] = (ec[k] ?? 0) + v;
