@@ -284,17 +284,18 @@ describe('detection end to end through the gateway', () => {
         kind: 'chat',
         versions: ['v1'],
         route: { v1: 100 },
-        // Short windows so the scenario takes seconds: judge the last 2 s against the 5 s before.
+        // Short windows so the scenario takes seconds: judge the last 3 s against the 5 s before
+        // (the windows keep 32 input lengths per second: 3 s hold at least two full seconds).
         monitors: {
-          'input-length': { windows: [2], baselineSeconds: 5, minSamples: 50, minBaselineSamples: 100 },
+          'input-length': { windows: [3], baselineSeconds: 5, minSamples: 50, minBaselineSamples: 100 },
           'output-length': { enabled: false },
         },
       },
       { monitors: { baselineRefreshSeconds: 1 } },
     );
     let long = false;
-    const traffic = load(fs, { rps: 100, durationMs: 11_000, body: (i) => chatBody(i, long ? 2000 : 50) });
-    await sleep(8000);
+    const traffic = load(fs, { rps: 100, durationMs: 12_000, body: (i) => chatBody(i, long ? 2000 : 50) });
+    await sleep(9000);
     const onset = Date.now();
     long = true;
     const incident = await firstIncident(fs);

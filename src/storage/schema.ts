@@ -217,6 +217,13 @@ export interface MonitorTuningTable {
   reason: string | null;
 }
 
+export interface MetricDeltasTable {
+  id: Generated<number>;
+  replica: string;
+  at: number;
+  buckets: string; // JSON SerializedBucket[]
+}
+
 export interface DeploymentsTable {
   id: string;
   model: string;
@@ -264,4 +271,5 @@ export interface Database {
   deployment_analyses: DeploymentAnalysesTable;
   experiments: ExperimentsTable;
   monitor_tuning: MonitorTuningTable;
+  metric_deltas: MetricDeltasTable;
 }

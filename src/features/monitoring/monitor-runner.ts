@@ -413,7 +413,7 @@ export class MonitorRunner {
       }
     }
     for (const [key, entry] of this.baselineCache) if (entry.usedAt < now - 3 * this.refreshMs) this.baselineCache.delete(key);
-    if (this.ticks % 60 === 0) for (const [key, entry] of this.resultCache) if (entry.at < now - 120_000) this.resultCache.delete(key);
+    if (this.ticks % 60 === 0) this.prune(now);
     for (const b of breaches) {
       try {
         summary.incidents.push(await this.raise(b.evaluation, b.ctx, b.settings));
@@ -422,6 +422,13 @@ export class MonitorRunner {
       }
     }
     return summary;
+  }
+
+  /** Keeps the per-key memories bounded over a long uptime (versions come and go). */
+  private prune(now: EpochMs): void {
+    for (const [key, entry] of this.resultCache) if (entry.at < now - 120_000) this.resultCache.delete(key);
+    for (const [key, memo] of this.breachMemo) if (memo.at < now - 10 * ONSET_REUSE_MS) this.breachMemo.delete(key);
+    for (const [key, at] of this.impactAt) if (at < now - 3_600_000) this.impactAt.delete(key);
   }
 
   /** Onset, size and severity of a breach, written onto its finding (reused for a minute per incident key). */
