@@ -254,6 +254,7 @@ async function main(): Promise<void> {
   const gateway = await startChild('gateway', [`--upstream=${upstream.url}`]);
   const gwPid = gateway.child.pid!;
   let rssMax = 0;
+  const rssStart = rssMb(gwPid);
   const sampler = setInterval(() => {
     const r = rssMb(gwPid);
     if (r > rssMax) rssMax = r;
@@ -329,7 +330,7 @@ async function main(): Promise<void> {
       `≤ ${TARGETS.pacedP99AddedMs} ms`,
       pacedAdded <= TARGETS.pacedP99AddedMs && pacedFailed === 0,
     ],
-    ['gateway RSS (max)', `${f(rssMax, 1)} MB`, `traces written ${stats.written}, dropped ${stats.dropped}`, `≤ ${TARGETS.rssMb} MB`, rssMax <= TARGETS.rssMb],
+    ['gateway RSS (max)', `${f(rssMax, 1)} MB`, `at start ${f(rssStart, 1)} MB; traces written ${stats.written}, dropped ${stats.dropped}`, `≤ ${TARGETS.rssMb} MB`, rssMax <= TARGETS.rssMb],
   ];
   const w = [26, 14, 78, 14];
   log('');

@@ -30,7 +30,7 @@ export interface TelemetryOptions {
   /** How often retention runs (default 10 minutes). */
   retentionIntervalMs?: number;
   recentCapacity?: number;
-  /** Traces per store write (default 64). */
+  /** Traces per store write (default 32). */
   batchSize?: number;
 }
 
