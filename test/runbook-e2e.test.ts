@@ -1,10 +1,10 @@
 // End to end: the rollback scenario on a real Failsafe (startFailsafe over SQLite, three simulated
-// upstreams, a webhook receiver for notifications). A bad deploy (v3) fails, an incident opens, the
-// SEV2 playbook contains v3 and rolls back to the validated M-1, RCA and the postmortem run, and the
-// people's steps are completed through the CLI. Every SOP-001 step ends done (the pause step is
-// skipped: the model is not critical), in the runbook's order, with timestamps, each automatic
-// step linked to the timeline event (or audit entry) that completed it; the compliance report
-// says so and ties it to the audit chain.
+// upstreams under load, a webhook receiver for notifications). A bad deploy (v3) fails, the
+// monitors open an incident, the playbook (with approval) contains v3 and rolls back to the
+// validated M-1, RCA and the postmortem run, and the people's steps are completed through the CLI. Every SOP-001 step
+// ends done (the pause step is skipped: the model is not critical), in the runbook's order, with
+// timestamps, each automatic step linked to the timeline event (or audit entry) that completed it;
+// the compliance report says so and ties it to the audit chain.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,10 @@ import { startSimServer, type SimServer } from '../examples/sim-server/sim-serve
 import { runCli } from '../src/cli/program.ts';
 import { parseConfig } from '../src/config.ts';
 import { startFailsafe, type RunningFailsafe } from '../src/main.ts';
+import { runLoad } from '../examples/sim-server/load-client.ts';
 import { ADMIN_KEY, chatBody, stackConfig, waitFor } from './helpers/rollback-stack.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let fs: RunningFailsafe;
 let sims: Record<'v1' | 'v2' | 'v3', SimServer>;
@@ -58,7 +61,11 @@ beforeAll(async () => {
   };
   dir = mkdtempSync(join(tmpdir(), 'failsafe-runbook-e2e-'));
   const raw = {
-    ...stackConfig(sims, join(dir, 'failsafe.db'), { route: { v2: 100 } }),
+    // Contain and roll back after approval, whatever severity the monitors judge.
+    ...stackConfig(sims, join(dir, 'failsafe.db'), {
+      route: { v2: 100 },
+      containment: { playbook: Object.fromEntries(['SEV1', 'SEV2', 'SEV3', 'SEV4'].map((sev) => [sev, { contain: 'approval', rollback: 'approval' }])) },
+    }),
     notifications: { channels: [{ name: 'ops-hook', type: 'webhook', url: `http://127.0.0.1:${port}/hook` }], retry: { attempts: 2, initialDelayMs: 10 } },
   };
   fs = await startFailsafe({
@@ -79,25 +86,38 @@ afterAll(async () => {
 
 describe('SOP-001 followed end to end in the rollback scenario', () => {
   it('completes every step in order, automatic steps linked to their events, and reports it', async () => {
-    // The bad deploy: all traffic to v3, which then fails half its requests.
+    // The bad deploy: all traffic to v3, which then fails half its requests, under steady load.
+    // Healthy traffic first: RCA compares the failing version with what served before the onset.
+    const load = runLoad({ url: fs.url, path: '/v1/chat/completions', body: chatBody, rps: 50, durationMs: 5_000, timeoutMs: 10_000 });
+    await sleep(2_000);
     expect((await api('PUT', '/api/v1/models/support-bot/route', { weights: { v3: 100 }, reason: 'deploy v3' })).status).toBe(200);
+    await sleep(300);
     sims.v3.setFaults({ errorRate: 0.5 });
-    for (let i = 0; i < 60; i++) {
-      await fetch(`${fs.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody(i)) });
-    }
-    await new Promise((r) => setTimeout(r, 300)); // traces flush every 100 ms
 
-    // 1. Detection: the incident comes in as an alert would.
-    const opened = await api('POST', '/api/v1/incidents', { model: 'support-bot', version: 'v3', family: 'errors', severity: 'SEV2', title: 'v3 error rate 50%' });
-    expect(opened.status).toBe(201);
-    const id: string = opened.body.incident.id;
+    // 1. Detection: the monitors open an errors incident.
+    const opened = await waitFor(async () => {
+      const list = (await api('GET', '/api/v1/incidents?model=support-bot&active=true')).body.incidents as any[];
+      return list.find((i) => i.version === 'v3' && i.family === 'errors');
+    }, 10_000);
+    const id: string = opened.id;
+    // The playbook waits for approval, so the fault runs long enough for RCA to see it.
+    await load;
+    await sleep(300); // traces flush every 100 ms
 
-    // 2 and 4. The SEV2 playbook contains v3 and rolls back to the validated M-1 (v2).
-    await waitFor(async () => (await api('GET', `/api/v1/incidents/${id}`)).body.incident.status === 'mitigated', 15_000);
+    // 2. Containment, approved: v3 out of rotation.
+    const pending = async (kind: string) =>
+      waitFor(async () => ((await api('GET', `/api/v1/incidents/${id}/actions`)).body.actions as any[]).find((a) => a.kind === kind && a.status === 'pending'), 5_000);
+    const contain = await pending('contain');
+    expect((await api('POST', `/api/v1/incidents/${id}/actions/${contain.id}/approve`, { reason: 'v3 failing' })).status).toBe(200);
 
-    // 3. RCA records its best hypothesis (what the 10 s auto-analysis would do).
+    // 3. RCA records its best hypothesis (what the auto-analysis 10 s after opening would do).
     const rca = await api('GET', `/api/v1/incidents/${id}/rca`);
     expect(rca.status).toBe(200);
+
+    // 4. The validated rollback to M-1 (v2), approved.
+    const rollback = await pending('rollback');
+    expect((await api('POST', `/api/v1/incidents/${id}/actions/${rollback.id}/approve`, { reason: 'roll back to M-1' })).status).toBe(200);
+    await waitFor(async () => (await api('GET', `/api/v1/incidents/${id}`)).body.incident.status === 'mitigated', 10_000);
 
     // 5. The postmortem draft, stored on the timeline.
     const pm = await api('GET', `/api/v1/incidents/${id}/postmortem`);
@@ -110,7 +130,7 @@ describe('SOP-001 followed end to end in the rollback scenario', () => {
       return auto.every((s) => items.find((i) => i.id === s)?.status === 'done');
     }, 10_000).catch(async (err) => {
       const items = (await api('GET', `/api/v1/incidents/${id}/checklist`)).body.checklist as any[];
-      throw new Error(`${(err as Error).message}: ${items.map((i) => `${i.id}=${i.status}`).join(' ')}`);
+      throw new Error(`${(err as Error).message}: ${items.map((i) => `${i.id}=${i.status}`).join(' ')}; rca: ${JSON.stringify(rca.body.hypotheses?.map((h: any) => [h.category, h.confidence]))}`);
     });
 
     // People's steps, through the CLI, with their evidence.
