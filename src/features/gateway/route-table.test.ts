@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../core/stats/random.ts';
 import { servingModel } from './gateway-test-kit.ts';
 import { RouteTable, compileServingModel, parseStickyKey, pickFrom, stickyBucket } from './route-table.ts';
-
-/** Deterministic uniform numbers (mulberry32), so distribution tests cannot flake. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const up = (port: number) => ({ url: `http://127.0.0.1:${port}/v1`, model: 'sim-chat' });
 
 describe('RouteTable', () => {
   it('splits traffic by weight (90/10 within 1 point over 100k picks)', () => {
-    const table = new RouteTable({ random: seeded(7) });
+    const table = new RouteTable({ random: mulberry32(7) });
     table.apply(servingModel('bot', 'chat', { v1: up(1), v2: up(2) }, { v1: 90, v2: 10 }));
     const counts: Record<string, number> = { v1: 0, v2: 0 };
     for (let i = 0; i < 100_000; i++) {
@@ -32,7 +21,7 @@ describe('RouteTable', () => {
   });
 
   it('never picks a zero-weight or unknown version, and three-way splits follow the weights', () => {
-    const table = new RouteTable({ random: seeded(3) });
+    const table = new RouteTable({ random: mulberry32(3) });
     table.apply(servingModel('bot', 'chat', { a: up(1), b: up(2), c: up(3), d: up(4) }, { a: 50, b: 30, c: 20, d: 0, ghost: 10 }));
     const counts: Record<string, number> = {};
     for (let i = 0; i < 60_000; i++) {
@@ -47,7 +36,7 @@ describe('RouteTable', () => {
   });
 
   it('keeps a sticky client on one arm and spreads sticky clients by weight', () => {
-    const table = new RouteTable({ random: seeded(1) });
+    const table = new RouteTable({ random: mulberry32(1) });
     table.apply(servingModel('bot', 'chat', { v1: up(1), v2: up(2) }, { v1: 80, v2: 20 }, { stickyKey: 'user' }));
     const perUser = new Map<string, Set<string>>();
     const arms: Record<string, number> = { v1: 0, v2: 0 };
@@ -110,7 +99,7 @@ describe('RouteTable', () => {
   });
 
   it('swaps atomically: a request holding the old entry keeps it, every pick after apply() uses the new one', () => {
-    const table = new RouteTable({ random: seeded(9) });
+    const table = new RouteTable({ random: mulberry32(9) });
     table.apply(servingModel('bot', 'chat', { v1: up(1), v2: up(2) }, { v1: 100 }, { revision: 1 }));
     const before = table.get('bot')!;
     table.apply(servingModel('bot', 'chat', { v1: up(1), v2: up(2) }, { v2: 100 }, { revision: 2 }));
@@ -138,7 +127,7 @@ describe('RouteTable', () => {
   });
 
   it('samples shadow traffic by percent and never shadows the chosen version onto itself', () => {
-    const table = new RouteTable({ random: seeded(5) });
+    const table = new RouteTable({ random: mulberry32(5) });
     table.apply(servingModel('bot', 'chat', { v1: up(1), v2: up(2) }, { v1: 100 }, { shadow: { version: 'v2', percent: 25 } }));
     const route = table.get('bot')!;
     let shadowed = 0;
