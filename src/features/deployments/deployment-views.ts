@@ -43,7 +43,8 @@ export function analysisView(a: DeploymentAnalysisRecord) {
   };
 }
 
-export function deploymentSummaryView(d: DeploymentRecord) {
+/** The leading fields of both deployment views, in the order the API shows them. */
+function deploymentIdentity(d: DeploymentRecord) {
   return {
     id: d.id,
     model: d.model,
@@ -52,6 +53,12 @@ export function deploymentSummaryView(d: DeploymentRecord) {
     status: d.status,
     phase: d.phase,
     step: d.step,
+  };
+}
+
+export function deploymentSummaryView(d: DeploymentRecord) {
+  return {
+    ...deploymentIdentity(d),
     reason: d.reason,
     createdAt: isoTime(d.createdAt),
     finishedAt: isoTimeOpt(d.finishedAt),
@@ -60,13 +67,7 @@ export function deploymentSummaryView(d: DeploymentRecord) {
 
 export function deploymentView(d: DeploymentRecord, analyses: DeploymentAnalysisRecord[] = []) {
   return {
-    id: d.id,
-    model: d.model,
-    version: d.version,
-    baseline: d.baseline,
-    status: d.status,
-    phase: d.phase,
-    step: d.step,
+    ...deploymentIdentity(d),
     steps: d.plan.steps,
     stepIndex: d.stepIndex,
     stepSeconds: d.plan.stepSeconds,

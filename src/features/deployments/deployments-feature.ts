@@ -3,40 +3,21 @@
 // `await start()` after the routing service is loaded, services into ctx.services, adminPlugins,
 // `close()` before storage closes.
 import type { LoadedConfig } from '../../config.ts';
-import type { CanarySettingsOverride } from '../../core/canary/canary-settings.ts';
-import type { Clock, EpochMs } from '../../core/types.ts';
 import type { FeaturePlugin } from '../../http/server.ts';
-import type { AuditLog } from '../audit/audit-service.ts';
-import type { RegistryService } from '../registry/registry-service.ts';
-import type { RoutingService } from '../routing/routing-service.ts';
 import type { ServingModel } from '../routing/serving-model.ts';
-import type { Stores } from '../stores.ts';
-import type { WindowSource } from './arm-samples.ts';
 import { deploymentRoutes } from './deployment-routes.ts';
-import { DeploymentService } from './deployment-service.ts';
+import { DeploymentService, type DeploymentServiceOptions } from './deployment-service.ts';
 import { stagingValidator, type CandidateValidator } from './deployment-validation.ts';
 import { ExperimentService } from './experiment-service.ts';
 import { ValidationJobs } from './validation-jobs.ts';
 
-export interface DeploymentsFeatureDeps {
+/** The deployment service's options, plus what the feature builds itself. */
+export interface DeploymentsFeatureDeps extends Omit<DeploymentServiceOptions, 'validator'> {
   loaded: LoadedConfig;
-  stores: Stores;
-  clock: Clock;
-  audit: AuditLog;
-  routing: RoutingService;
-  registry: RegistryService;
-  /** The gateway's metric windows. */
-  windows: WindowSource;
-  soak?: { restart(model: string, version: string, at: EpochMs): void };
   /** Replaces golden-set validation (tests). */
   validator?: CandidateValidator;
-  settings?: CanarySettingsOverride;
   /** Run the 1-second loops (default true); tests may call tick() by hand. */
   background?: boolean;
-  intervalMs?: number;
-  traceLagMs?: number;
-  isLeader?: () => boolean;
-  onError?: (err: unknown, what: string) => void;
 }
 
 export interface DeploymentsFeature {
@@ -55,21 +36,7 @@ export interface DeploymentsFeature {
 
 export function createDeploymentsFeature(deps: DeploymentsFeatureDeps): DeploymentsFeature {
   const validator = deps.validator ?? stagingValidator(deps.loaded, deps.clock);
-  const deployments = new DeploymentService({
-    stores: deps.stores,
-    clock: deps.clock,
-    audit: deps.audit,
-    routing: deps.routing,
-    registry: deps.registry,
-    windows: deps.windows,
-    validator,
-    settings: deps.settings,
-    soak: deps.soak,
-    intervalMs: deps.intervalMs,
-    traceLagMs: deps.traceLagMs,
-    isLeader: deps.isLeader,
-    onError: deps.onError,
-  });
+  const deployments = new DeploymentService({ ...deps, validator });
   const experiments = new ExperimentService({ stores: deps.stores, clock: deps.clock, audit: deps.audit, routing: deps.routing, intervalMs: deps.intervalMs, isLeader: deps.isLeader, onError: deps.onError });
   const validations = new ValidationJobs({ stores: deps.stores, clock: deps.clock, audit: deps.audit, registry: deps.registry, validator, onError: deps.onError });
   return {
