@@ -65,7 +65,24 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const config = parseConfig({}, {});
   const logger = pino({ level: 'warn' });
   const clock = { now: () => Date.now() };
-  const gateway = createGateway({ config, stores, clock, logger });
+  // Diagnostics for the report: how long the event loop stalls, and how long trace writes take.
+  const { monitorEventLoopDelay, PerformanceObserver } = await import('node:perf_hooks');
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const writes: number[] = [];
+  const gcPauses: number[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+  const traces = {
+    insertMany: async (t: Parameters<typeof stores.traces.insertMany>[0]) => {
+      const t0 = performance.now();
+      await stores.traces.insertMany(t);
+      writes.push(performance.now() - t0);
+    },
+    prune: (o: Parameters<typeof stores.traces.prune>[0]) => stores.traces.prune(o),
+  };
+  const gateway = createGateway({ config, stores: { traces }, clock, logger });
   gateway.routeTable.apply(
     servingModel('support-bot', 'chat', { v1: { url: `${upstreamUrl}/v1`, model: 'sim-chat' } }, { v1: 100 }, { stable: 'v1' }),
   );
@@ -98,11 +115,15 @@ async function runGateway(upstreamUrl: string): Promise<void> {
     }
     if (m.type === 'stats') {
       await gateway.telemetry.flush();
+      const q = (list: number[], p: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(p * list.length))] ?? NaN;
       process.send!({
         type: 'stats',
         written: gateway.telemetry.recorder.written,
         dropped: gateway.telemetry.recorder.dropped,
         queued: gateway.telemetry.recorder.queued,
+        loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+        writeMs: { n: writes.length, p50: q(writes, 0.5), p99: q(writes, 0.99), max: Math.max(...writes) },
+        gcMs: { n: gcPauses.length, p99: q(gcPauses, 0.99), max: Math.max(...gcPauses) },
       });
     }
     if (m.type === 'stop') {
@@ -304,7 +325,8 @@ async function main(): Promise<void> {
   const pg2 = quick || skip('c') ? pg1 : await measured('c', () => paced(gateway.url, 'support-bot', 1000, pSeconds));
 
   clearInterval(sampler);
-  const stats = await ask<{ written: number; dropped: number; queued: number }>('stats');
+  type Dist = { n?: number; p50?: number; p99: number; max: number };
+  const stats = await ask<{ written: number; dropped: number; queued: number; loopDelayMs: Dist; writeMs: Dist; gcMs: Dist }>('stats');
   gateway.child.send({ type: 'stop' });
   upstream.child.kill();
 
@@ -348,6 +370,11 @@ async function main(): Promise<void> {
     `gateway CPU per request (user+system, traces and metrics included): ${Object.entries(cpu)
       .map(([k, m]) => `(${k}) ${f(m.cpuUsPerRequest, 0)} µs over ${m.requests} requests`)
       .join(', ')}`,
+  );
+  log(
+    `gateway stalls: event-loop delay p50 ${f(stats.loopDelayMs.p50!, 2)} / p99 ${f(stats.loopDelayMs.p99, 2)} / max ${f(stats.loopDelayMs.max, 1)} ms; ` +
+      `trace writes ${stats.writeMs.n} × p50 ${f(stats.writeMs.p50!, 2)} / p99 ${f(stats.writeMs.p99, 2)} / max ${f(stats.writeMs.max, 1)} ms; ` +
+      `GC pauses ${stats.gcMs.n} × p99 ${f(stats.gcMs.p99, 2)} / max ${f(stats.gcMs.max, 1)} ms`,
   );
   const load = (await import('node:os')).loadavg();
   log(`machine load average during the run: ${load.map((l) => l.toFixed(1)).join(' ')} (cores ${(await import('node:os')).cpus().length})`);

@@ -118,13 +118,14 @@ describe('gateway: chat completions', () => {
     expect(sent.messages[1]).toEqual(hello[0]);
     expect(sent.temperature).toBe(0.7); // the client's value wins
     expect(sent.max_tokens).toBe(200); // the version's default fills in
+    // Known at once, before its trace is written (feedback may come right after the answer).
+    expect(g.gateway.telemetry.lookupRecent(id)).toMatchObject({ model: 'support-bot', version: 'v2' });
     const t = await traceOf(id);
     expect(t).toMatchObject({ model: 'support-bot', version: 'v2', status: 'ok', httpStatus: 200, retried: false, stream: false, kind: 'chat' });
     expect(t.input).toContain('hello there');
     expect(t.output).toBe(data.choices[0].message.content);
     expect(t.inputChars).toBe(hello[0].content.length);
     expect(t.promptTokens).toBeGreaterThan(0);
-    expect(g.gateway.telemetry.lookupRecent(id)).toMatchObject({ model: 'support-bot', version: 'v2' });
   });
 
   it('streams chunk by chunk with [DONE], the same text as the plain answer, and records TTFB', async () => {

@@ -29,7 +29,6 @@ export interface TelemetryOptions {
   defaultMetrics?: boolean;
   /** How often retention runs (default 10 minutes). */
   retentionIntervalMs?: number;
-  recentCapacity?: number;
   /** Traces per store write (default 32). */
   batchSize?: number;
 }
@@ -69,7 +68,6 @@ export class TelemetryService {
       maxChars: t.maxChars,
       redact: t.redact,
       retention: { ...t.retention, intervalMs: options.retentionIntervalMs },
-      recentCapacity: options.recentCapacity,
       batchSize: options.batchSize,
     });
     this.windows = new MetricWindows(options.windows);

@@ -1,5 +1,4 @@
-// Traces leave the request path through here: record() only appends to a queue and indexes the
-// request id; a timer (or a full batch) writes batches to the TraceStore. Capping and redaction
+// Traces leave the request path through here: record() only appends to a queue; a timer (or a full batch) writes batches to the TraceStore. Capping and redaction
 // happen at flush time, off the request path, and always before anything is stored. A failed
 // write keeps the batch and retries with backoff; the queue is bounded so a dead database costs
 // memory up to a limit, then the oldest traces are dropped (and counted), never the process.
@@ -35,11 +34,6 @@ export interface TraceRecorderOptions {
   /** Regular expressions (source text) whose matches become [REDACTED]. */
   redact: string[];
   retention?: { maxAgeHours: number; maxCount: number; intervalMs?: number };
-  /**
-   * Request ids indexed for feedback before their trace is written: the last capacity/2 at least,
-   * capacity at most (default 20,000). Older ones still queued are found by a scan of the queue.
-   */
-  recentCapacity?: number;
 }
 
 export interface RecentRequest {
@@ -66,11 +60,6 @@ export class TraceRecorder {
   private queuedChars = 0;
   /** The queue being written by drain(), for lookups of traces not stored yet. */
   private draining: Trace[] | undefined;
-  // Two generations instead of one Map evicting its oldest key per insert: deleting from the
-  // front of a V8 Map leaves holes that keys().next() walks over, which made eviction O(n).
-  // Here a full generation is dropped whole; lookups check both.
-  private recentNew = new Map<string, RecentRequest>();
-  private recentOld = new Map<string, RecentRequest>();
   private readonly options: Required<Omit<TraceRecorderOptions, 'retention' | 'logger'>> & Pick<TraceRecorderOptions, 'retention' | 'logger'>;
   private readonly patterns: RegExp[];
   private flushing: Promise<void> | undefined;
@@ -93,7 +82,6 @@ export class TraceRecorder {
       flushAt: Math.max(1, options.flushAt ?? 500),
       maxQueue: Math.max(1, options.maxQueue ?? 50_000),
       maxQueueChars: Math.max(1, options.maxQueueChars ?? 32 * 1024 * 1024),
-      recentCapacity: Math.max(2, options.recentCapacity ?? 20_000),
     };
     this.patterns = options.redact.map((p) => new RegExp(p, 'g'));
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs);
@@ -107,13 +95,6 @@ export class TraceRecorder {
 
   /** O(1): queue the trace and remember its request id. Never throws, never waits. */
   record(trace: Trace): void {
-    if (!trace.shadow) {
-      if (this.recentNew.size >= this.options.recentCapacity / 2) {
-        this.recentOld = this.recentNew;
-        this.recentNew = new Map();
-      }
-      this.recentNew.set(trace.requestId, { model: trace.model, version: trace.version, startedAt: trace.startedAt, prediction: trace.prediction });
-    }
     if (this.closed) return;
     const q = this.queue;
     if (q.length >= this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
@@ -137,14 +118,15 @@ export class TraceRecorder {
     this.dropped += n;
   }
 
-  /** A request the gateway answered recently (its trace may not be written yet). */
+  /**
+   * A request the gateway answered whose trace is not stored yet (queued, or in a write under
+   * way); once stored, the trace store answers. A scan of the queue rather than an index: it runs
+   * only for feedback, the queue is short (hundreds) unless the store is down, and an index kept
+   * per request had every entry promoted to the old generation, costing long GC pauses.
+   */
   lookupRecent(requestId: string): RecentRequest | undefined {
-    const hit = this.recentNew.get(requestId) ?? this.recentOld.get(requestId);
-    if (hit) return hit;
-    // Older than the index but not stored yet (a slow or failing store): still known. A linear
-    // scan, but only on this rare path, and over a bounded queue.
-    const queued = findTrace(this.queue, requestId) ?? (this.draining && findTrace(this.draining, requestId));
-    return queued ? { model: queued.model, version: queued.version, startedAt: queued.startedAt, prediction: queued.prediction } : undefined;
+    const t = findTrace(this.queue, requestId) ?? (this.draining && findTrace(this.draining, requestId));
+    return t ? { model: t.model, version: t.version, startedAt: t.startedAt, prediction: t.prediction } : undefined;
   }
 
   get queued(): number {
