@@ -52,6 +52,11 @@ function change(model: string, revision: number, at: EpochMs, actor: string, wei
   return { model, revision, at, actor, weights, mode: 'serving', ...(reason ? { reason } : {}) };
 }
 
+/** v2 serving alone since the config seeded the route, then v3 deployed to half the traffic at `at`. */
+function deployV3History(model: string, at: EpochMs = SCENARIO_ONSET): RouteChange[] {
+  return [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, at, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
+}
+
 /** Weights in force at a time, from a route history (oldest first). */
 const weightsFrom = (history: RouteChange[]) => (at: EpochMs) => {
   let w = history[0].weights;
@@ -114,26 +119,22 @@ function build(name: ScenarioName, seed: number, k: number): Built {
   const base = { from, to, ratePerMinute: 60, clients: ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark'] };
   const noiseFailure = (r: Random, p = 0.01): Partial<Trace> | undefined =>
     r.bernoulli(p) ? { status: 'error', httpStatus: 500, errorClass: 'internal', errorMessage: `internal error id ${r.int(1000, 99999)}` } : undefined;
+  /** Chat traffic of ordinary request lengths for the history's model; `spec` names the hosts and may override any field. */
+  const chatTraffic = (history: RouteChange[], spec: Pick<TrafficSpec, 'hosts'> & Partial<TrafficSpec>): Trace[] =>
+    generateTraces({ ...base, model: history[0].model, weightsAt: weightsFrom(history), inputChars: chatLength, ...spec }, rng);
 
   switch (name) {
     case 'bad_prompt': {
       const model = 'support-bot';
       const { v2, v3 } = chatVersions(model);
-      const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1, v3: H1 },
-          inputChars: chatLength,
-          outcome: (r, req) =>
-            req.version === 'v3' && r.bernoulli(0.25 * k)
-              ? { status: 'error', httpStatus: 502, errorClass: 'malformed_output', errorMessage: `output is not valid JSON: unexpected token 'S' at position ${r.int(0, 40)}` }
-              : noiseFailure(r),
-        },
-        rng,
-      );
+      const history = deployV3History(model);
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1, v3: H1 },
+        outcome: (r, req) =>
+          req.version === 'v3' && r.bernoulli(0.25 * k)
+            ? { status: 'error', httpStatus: 502, errorClass: 'malformed_output', errorMessage: `output is not valid JSON: unexpected token 'S' at position ${r.int(0, 40)}` }
+            : noiseFailure(r),
+      });
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2 };
     }
     case 'slow_version': {
@@ -141,76 +142,56 @@ function build(name: ScenarioName, seed: number, k: number): Built {
       const model = 'support-bot';
       const { v2, v3: v3Base } = chatVersions(model);
       const v3 = version(model, { ...specOf(v3Base), prompt: PROMPT_V2, params: { temperature: 0.2, max_tokens: 4096 } }, 'live', SCENARIO_ONSET - DAY, SCENARIO_ONSET);
-      const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1, v3: H1 },
-          inputChars: chatLength,
-          outcome: (r, req) => {
-            if (req.version !== 'v3') return noiseFailure(r);
-            if (r.bernoulli(0.08 * k)) return { ...upstreamFailure('timeout', req.host), latencyMs: 30_000 };
-            return { latencyMs: Math.round(r.lognormal(Math.log(300 * (1 + 5 * k)), 0.3)) };
-          },
+      const history = deployV3History(model);
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1, v3: H1 },
+        outcome: (r, req) => {
+          if (req.version !== 'v3') return noiseFailure(r);
+          if (r.bernoulli(0.08 * k)) return { ...upstreamFailure('timeout', req.host), latencyMs: 30_000 };
+          return { latencyMs: Math.round(r.lognormal(Math.log(300 * (1 + 5 * k)), 0.3)) };
         },
-        rng,
-      );
+      });
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'latency', lastStable: v2 };
     }
     case 'context_overflow': {
       const model = 'support-bot';
       const { v2 } = chatVersions(model, 4096);
       const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 })];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1 },
-          // From the onset a document importer sends long inputs; a few cross 4096 tokens.
-          inputChars: (r, at) => (at >= SCENARIO_ONSET && r.bernoulli(0.15 * k) ? r.uniform(12_000, 40_000) : chatLength(r)),
-          outcome: (r, req) => {
-            const tokens = Math.ceil((req.inputChars + PROMPT_V2.length) / 4);
-            if (tokens > 4096) {
-              return {
-                status: 'error',
-                httpStatus: 400,
-                errorClass: 'context_length_exceeded',
-                errorMessage: `This model's maximum context length is 4096 tokens. However, your messages resulted in ${tokens} tokens.`,
-              };
-            }
-            return noiseFailure(r);
-          },
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1 },
+        // From the onset a document importer sends long inputs; a few cross 4096 tokens.
+        inputChars: (r, at) => (at >= SCENARIO_ONSET && r.bernoulli(0.15 * k) ? r.uniform(12_000, 40_000) : chatLength(r)),
+        outcome: (r, req) => {
+          const tokens = Math.ceil((req.inputChars + PROMPT_V2.length) / 4);
+          if (tokens > 4096) {
+            return {
+              status: 'error',
+              httpStatus: 400,
+              errorClass: 'context_length_exceeded',
+              errorMessage: `This model's maximum context length is 4096 tokens. However, your messages resulted in ${tokens} tokens.`,
+            };
+          }
+          return noiseFailure(r);
         },
-        rng,
-      );
+      });
       return { traces, versions: [v2], routeHistory: history, incidentVersion: 'v2', family: 'errors', lastStable: v2 };
     }
     case 'upstream_5xx': {
       const model = 'support-bot';
       const { v1, v2 } = chatVersions(model);
       const history = [change(model, 1, SCENARIO_ONSET - 3 * DAY, 'key:deploy-bot', { v1: 20, v2: 80 })];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v1: H1, v2: H1 },
-          inputChars: chatLength,
-          outcome: (r, req) => {
-            if (req.at >= SCENARIO_ONSET && r.bernoulli(0.3 * k)) {
-              const failure = upstreamFailure(r.bernoulli(0.8) ? 'upstream_5xx' : 'timeout', req.host);
-              // The gateway retries v2's failures once on the stable v1 (same host): some succeed.
-              if (req.version === 'v2' && r.bernoulli(0.5)) return { ...failure, status: 'ok', httpStatus: 200, retried: true, firstVersion: 'v2', version: 'v1' };
-              return failure;
-            }
-            return noiseFailure(r);
-          },
+      const traces = chatTraffic(history, {
+        hosts: { v1: H1, v2: H1 },
+        outcome: (r, req) => {
+          if (req.at >= SCENARIO_ONSET && r.bernoulli(0.3 * k)) {
+            const failure = upstreamFailure(r.bernoulli(0.8) ? 'upstream_5xx' : 'timeout', req.host);
+            // The gateway retries v2's failures once on the stable v1 (same host): some succeed.
+            if (req.version === 'v2' && r.bernoulli(0.5)) return { ...failure, status: 'ok', httpStatus: 200, retried: true, firstVersion: 'v2', version: 'v1' };
+            return failure;
+          }
+          return noiseFailure(r);
         },
-        rng,
-      );
+      });
       return { traces, versions: [v1, v2], routeHistory: history, incidentVersion: 'v2', family: 'errors', lastStable: v1 };
     }
     case 'host_outage': {
@@ -219,18 +200,11 @@ function build(name: ScenarioName, seed: number, k: number): Built {
       const { v1, v2: v2OnH1 } = chatVersions(model);
       const v2 = version(model, { ...specOf(v2OnH1), upstream: { ...v2OnH1.upstream, url: `http://${H2}/v1` } }, 'live', SCENARIO_ONSET - 5 * DAY, SCENARIO_ONSET - 4 * DAY);
       const history = [change(model, 1, SCENARIO_ONSET - 3 * DAY, 'key:deploy-bot', { v1: 30, v2: 70 })];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v1: H1, v2: H2 },
-          inputChars: chatLength,
-          outcome: (r, req) =>
-            req.host === H2 && req.at >= SCENARIO_ONSET && r.bernoulli(0.4 * k) ? upstreamFailure(r.bernoulli(0.7) ? 'connection' : 'timeout', req.host) : noiseFailure(r),
-        },
-        rng,
-      );
+      const traces = chatTraffic(history, {
+        hosts: { v1: H1, v2: H2 },
+        outcome: (r, req) =>
+          req.host === H2 && req.at >= SCENARIO_ONSET && r.bernoulli(0.4 * k) ? upstreamFailure(r.bernoulli(0.7) ? 'connection' : 'timeout', req.host) : noiseFailure(r),
+      });
       return { traces, versions: [v1, v2], routeHistory: history, incidentVersion: 'v2', family: 'errors', lastStable: v1 };
     }
     case 'broken_upstream_deploy': {
@@ -238,18 +212,11 @@ function build(name: ScenarioName, seed: number, k: number): Built {
       const model = 'support-bot';
       const { v2, v3: v3OnH1 } = chatVersions(model);
       const v3 = version(model, { ...specOf(v3OnH1), prompt: PROMPT_V2, upstream: { ...v3OnH1.upstream, url: `http://${H3}/v1`, model: 'sim-chat-xl' } }, 'live', SCENARIO_ONSET - DAY, SCENARIO_ONSET);
-      const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1, v3: H3 },
-          inputChars: chatLength,
-          outcome: (r, req) => (req.version === 'v3' && r.bernoulli(0.3 * k) ? upstreamFailure('upstream_5xx', req.host) : noiseFailure(r)),
-        },
-        rng,
-      );
+      const history = deployV3History(model);
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1, v3: H3 },
+        outcome: (r, req) => (req.version === 'v3' && r.bernoulli(0.3 * k) ? upstreamFailure('upstream_5xx', req.host) : noiseFailure(r)),
+      });
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2 };
     }
     case 'retried_deploy': {
@@ -267,30 +234,23 @@ function build(name: ScenarioName, seed: number, k: number): Built {
         change(model, 2, SCENARIO_ONSET, 'key:bootstrap-admin', { v3: 100 }, 'hotfix: new prompt'),
         change(model, 3, SCENARIO_ONSET + 5 * MIN + 20_000, 'playbook:SEV1', { v3: 0, v2: 100 }, 'isolate v3: SEV1 playbook'),
       ];
-      const traces = generateTraces(
-        {
-          ...base,
-          from: startup,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1, v3: H3 },
-          inputChars: chatLength,
-          outcome: (r, req) => {
-            if (req.version !== 'v3' || !r.bernoulli(0.6 * k)) return undefined;
-            const { errorClass, errorMessage } = upstreamFailure(r.bernoulli(0.5) ? 'upstream_5xx' : 'connection', H3);
-            return {
-              retried: true,
-              firstVersion: 'v3',
-              version: 'v2',
-              upstreamHost: H1,
-              errorClass,
-              errorMessage: `first attempt on v3 failed: ${errorMessage}`,
-              tags: { [FIRST_UPSTREAM_HOST_TAG]: H3 },
-            };
-          },
+      const traces = chatTraffic(history, {
+        from: startup,
+        hosts: { v2: H1, v3: H3 },
+        outcome: (r, req) => {
+          if (req.version !== 'v3' || !r.bernoulli(0.6 * k)) return undefined;
+          const { errorClass, errorMessage } = upstreamFailure(r.bernoulli(0.5) ? 'upstream_5xx' : 'connection', H3);
+          return {
+            retried: true,
+            firstVersion: 'v3',
+            version: 'v2',
+            upstreamHost: H1,
+            errorClass,
+            errorMessage: `first attempt on v3 failed: ${errorMessage}`,
+            tags: { [FIRST_UPSTREAM_HOST_TAG]: H3 },
+          };
         },
-        rng,
-      );
+      });
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2, now: history[2].at };
     }
     case 'shared_host_outage_during_deploy': {
@@ -298,25 +258,18 @@ function build(name: ScenarioName, seed: number, k: number): Built {
       // both versions fail alike (v3's failures retried on v2), so the host is to blame, not v3.
       const model = 'support-bot';
       const { v2, v3 } = chatVersions(model);
-      const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1, v3: H1 },
-          inputChars: chatLength,
-          outcome: (r, req) => {
-            if (req.at < SCENARIO_ONSET || !r.bernoulli(0.3 * k)) return noiseFailure(r);
-            const failure = upstreamFailure(r.bernoulli(0.7) ? 'upstream_5xx' : 'timeout', H1);
-            if (req.version === 'v3' && r.bernoulli(0.6)) {
-              return { ...failure, status: 'ok', httpStatus: 200, retried: true, firstVersion: 'v3', version: 'v2', tags: { [FIRST_UPSTREAM_HOST_TAG]: H1 } };
-            }
-            return failure;
-          },
+      const history = deployV3History(model);
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1, v3: H1 },
+        outcome: (r, req) => {
+          if (req.at < SCENARIO_ONSET || !r.bernoulli(0.3 * k)) return noiseFailure(r);
+          const failure = upstreamFailure(r.bernoulli(0.7) ? 'upstream_5xx' : 'timeout', H1);
+          if (req.version === 'v3' && r.bernoulli(0.6)) {
+            return { ...failure, status: 'ok', httpStatus: 200, retried: true, firstVersion: 'v3', version: 'v2', tags: { [FIRST_UPSTREAM_HOST_TAG]: H1 } };
+          }
+          return failure;
         },
-        rng,
-      );
+      });
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'errors', lastStable: v2 };
     }
     case 'label_flip':
@@ -366,18 +319,12 @@ function build(name: ScenarioName, seed: number, k: number): Built {
       const model = 'support-bot';
       const { v2 } = chatVersions(model);
       const history = [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 })];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1 },
-          // Users start pasting whole emails: median length 600 → 1800 characters.
-          inputChars: (r, at) => (at >= SCENARIO_ONSET ? r.lognormal(Math.log(600 * (1 + 2 * k)), 0.6) : chatLength(r)),
-          outcome: (r) => noiseFailure(r, 0.02),
-        },
-        rng,
-      );
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1 },
+        // Users start pasting whole emails: median length 600 → 1800 characters.
+        inputChars: (r, at) => (at >= SCENARIO_ONSET ? r.lognormal(Math.log(600 * (1 + 2 * k)), 0.6) : chatLength(r)),
+        outcome: (r) => noiseFailure(r, 0.02),
+      });
       return { traces, versions: [v2], routeHistory: history, incidentVersion: 'v2', family: 'drift', lastStable: v2 };
     }
     case 'feature_drift': {
@@ -412,21 +359,14 @@ function build(name: ScenarioName, seed: number, k: number): Built {
               change(model, 2, SCENARIO_ONSET - 60_000, 'key:ci-canary', { v2: 90, v3: 10 }, 'canary v3'),
               change(model, 3, SCENARIO_ONSET - 30_000, 'key:release-bot', { v3: 100 }, 'promote v3'),
             ]
-          : [change(model, 1, SCENARIO_ONSET - 4 * DAY, 'config', { v2: 100 }), change(model, 2, SCENARIO_ONSET - 30_000, 'key:deploy-bot', { v2: 50, v3: 50 }, 'deploy v3')];
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v2: H1, v3: H1 },
-          inputChars: chatLength,
-          outcome: (r, req) =>
-            req.version === 'v3' && r.bernoulli(0.2 * k)
-              ? { validators: [{ validator: 'json-schema', passed: false, action: 'flag', message: 'answer is not JSON' }] }
-              : noiseFailure(r),
-        },
-        rng,
-      );
+          : deployV3History(model, SCENARIO_ONSET - 30_000);
+      const traces = chatTraffic(history, {
+        hosts: { v2: H1, v3: H1 },
+        outcome: (r, req) =>
+          req.version === 'v3' && r.bernoulli(0.2 * k)
+            ? { validators: [{ validator: 'json-schema', passed: false, action: 'flag', message: 'answer is not JSON' }] }
+            : noiseFailure(r),
+      });
       const validatedHashes = name === 'hash_mismatch' ? { v2: v2.contentHash, v3: '0'.repeat(64) } : { v2: v2.contentHash, v3: v3.contentHash };
       return { traces, versions: [v2, v3], routeHistory: history, incidentVersion: 'v3', family: 'validity', lastStable: v2, validatedHashes };
     }
@@ -435,24 +375,17 @@ function build(name: ScenarioName, seed: number, k: number): Built {
       const { v1, v2 } = chatVersions(model, 8192);
       const history = [change(model, 1, SCENARIO_ONSET - 3 * DAY, 'key:deploy-bot', { v1: 50, v2: 50 })];
       const classes = ['upstream_5xx', 'timeout', 'malformed_output', 'internal'] as const;
-      const traces = generateTraces(
-        {
-          ...base,
-          model,
-          weightsAt: weightsFrom(history),
-          hosts: { v1: H1, v2: H2 },
-          inputChars: chatLength,
-          tags: (r) => ({ region: r.pick(['eu', 'us', 'ap']) }),
-          prediction: (r) => (r.bernoulli(0.3) ? 'billing' : 'other'),
-          outcome: (r, req) => {
-            if (!r.bernoulli(0.02)) return undefined;
-            const c = r.pick(classes);
-            if (c === 'upstream_5xx' || c === 'timeout') return upstreamFailure(c, req.host);
-            return { status: 'error', httpStatus: 500, errorClass: c, errorMessage: `${c} in request ${r.int(1, 1e6)}` };
-          },
+      const traces = chatTraffic(history, {
+        hosts: { v1: H1, v2: H2 },
+        tags: (r) => ({ region: r.pick(['eu', 'us', 'ap']) }),
+        prediction: (r) => (r.bernoulli(0.3) ? 'billing' : 'other'),
+        outcome: (r, req) => {
+          if (!r.bernoulli(0.02)) return undefined;
+          const c = r.pick(classes);
+          if (c === 'upstream_5xx' || c === 'timeout') return upstreamFailure(c, req.host);
+          return { status: 'error', httpStatus: 500, errorClass: c, errorMessage: `${c} in request ${r.int(1, 1e6)}` };
         },
-        rng,
-      );
+      });
       const feedback = labelsFor(traces, rng, (t, r) => (r.bernoulli(0.9) ? t.prediction : t.prediction === 'billing' ? 'other' : 'billing'), 0.3);
       return { traces, versions: [v1, v2], routeHistory: history, feedback, incidentVersion: 'v2', family: 'errors', lastStable: v1 };
     }
