@@ -12,8 +12,8 @@ import {
   sendApiError,
   sendFallback,
   sendJson,
+  runValidator,
   stickyValueOf,
-  strongest,
   upstreamFailure,
   type GatewayRuntime,
 } from './exchange.ts';
@@ -125,7 +125,7 @@ export function chatHandler(rt: GatewayRuntime) {
     }
 
     if (rt.hooks.validateInput) {
-      const outcome = await rt.hooks.validateInput({ requestId, model: name, kind: 'chat', request: b, inputText: ex.inputText, stream: ex.stream });
+      const outcome = await runValidator(ex, rt.hooks.validateInput, { requestId, model: name, kind: 'chat', request: b, inputText: ex.inputText, stream: ex.stream });
       ex.addValidatorResults(outcome);
       if (outcome?.action === 'fallback') {
         const answer = await askFallback(ex, 'validator', { validators: outcome.results });
@@ -183,7 +183,7 @@ async function serveJson(ex: Exchange, first: CompiledVersion, reply: FastifyRep
   ex.version = version;
 
   if (rt.hooks.validateOutput) {
-    const outcome = await rt.hooks.validateOutput({
+    const outcome = await runValidator(ex, rt.hooks.validateOutput, {
       requestId: ex.requestId,
       model: ex.name,
       version: version.name,
@@ -412,7 +412,12 @@ async function streamAttempt(
       if (isPlainObject(delta) && typeof delta.content === 'string' && delta.content.length > 0) {
         text += delta.content;
         if (chunkHook) {
-          const outcome = chunkHook({ requestId: ex.requestId, model: ex.name, version: v.name, delta: delta.content, textSoFar: text });
+          let outcome: ValidationOutcome | undefined;
+          try {
+            outcome = chunkHook({ requestId: ex.requestId, model: ex.name, version: v.name, delta: delta.content, textSoFar: text });
+          } catch (err) {
+            rt.logger.warn({ err, requestId: ex.requestId }, 'chunk validator failed; chunk not checked');
+          }
           ex.addValidatorResults(outcome);
           if (outcome && (outcome.action === 'block' || outcome.action === 'fallback')) {
             // The chunk that failed is not forwarded; the stream ends as content-filtered.
@@ -498,21 +503,18 @@ async function streamAttempt(
   raw.end(SSE_DONE);
   ex.attempts.push({ version: v.name, ok: true, latencyMs: performance.now() - t, ttfbMs: ttfbAttempt });
   if (rt.hooks.validateOutput && !blockedByValidator) {
-    try {
-      const outcome = await rt.hooks.validateOutput({
-        requestId: ex.requestId,
-        model: ex.name,
-        version: v.name,
-        kind: 'chat',
-        request: ex.request,
-        inputText: ex.inputText,
-        outputText: text,
-        stream: true,
-      });
-      ex.addValidatorResults(outcome ? { results: outcome.results, action: strongest(outcome.action, undefined) } : undefined);
-    } catch (err) {
-      rt.logger.warn({ err, requestId: ex.requestId }, 'output validator failed');
-    }
+    const outcome = await runValidator(ex, rt.hooks.validateOutput, {
+      requestId: ex.requestId,
+      model: ex.name,
+      version: v.name,
+      kind: 'chat',
+      request: ex.request,
+      inputText: ex.inputText,
+      outputText: text,
+      stream: true,
+    });
+    // The stream is already out: the verdict is recorded, not enforced.
+    ex.addValidatorResults(outcome);
   }
   ex.finish({
     httpStatus: 200,

@@ -156,10 +156,22 @@ export class Exchange {
   }
 }
 
-/** The stronger of two validator actions (block > fallback > flag). */
-export function strongest(a: ValidationOutcome['action'], b: ValidationOutcome['action']): ValidationOutcome['action'] {
-  const rank = (x: ValidationOutcome['action']) => (x === 'block' ? 3 : x === 'fallback' ? 2 : x === 'flag' ? 1 : 0);
-  return rank(a) >= rank(b) ? a : b;
+/**
+ * Runs a validator hook. One that throws counts as no verdict (logged): a broken guardrail must
+ * not turn every answer into a 500.
+ */
+export async function runValidator<C>(
+  ex: Exchange,
+  hook: ((ctx: C) => ValidationOutcome | undefined | Promise<ValidationOutcome | undefined>) | undefined,
+  ctx: C,
+): Promise<ValidationOutcome | undefined> {
+  if (!hook) return undefined;
+  try {
+    return await hook(ctx);
+  } catch (err) {
+    ex.rt.logger.warn({ err, requestId: ex.requestId, model: ex.name }, 'validator hook failed; answer not checked');
+    return undefined;
+  }
 }
 
 export function sendJson(reply: FastifyReply, status: number, requestId: string, version: string | undefined, body: string): FastifyReply {

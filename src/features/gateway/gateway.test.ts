@@ -118,8 +118,9 @@ describe('gateway: chat completions', () => {
     expect(sent.messages[1]).toEqual(hello[0]);
     expect(sent.temperature).toBe(0.7); // the client's value wins
     expect(sent.max_tokens).toBe(200); // the version's default fills in
-    // Known at once, before its trace is written (feedback may come right after the answer).
-    expect(g.gateway.telemetry.lookupRecent(id)).toMatchObject({ model: 'support-bot', version: 'v2' });
+    // Known at once (feedback may come right after the answer): queued, or already stored.
+    const known = g.gateway.telemetry.lookupRecent(id) ?? (await g.stores.traces.get(id));
+    expect(known).toMatchObject({ model: 'support-bot', version: 'v2' });
     const t = await traceOf(id);
     expect(t).toMatchObject({ model: 'support-bot', version: 'v2', status: 'ok', httpStatus: 200, retried: false, stream: false, kind: 'chat' });
     expect(t.input).toContain('hello there');
@@ -519,6 +520,23 @@ describe('gateway: input checkpoint', () => {
     const p = await post('/v1/models/fraud:predict', { instances: [['forbidden']] });
     expect(p.status).toBe(400);
     expect((await post('/v1/chat/completions', { model: 'support-bot', messages: hello })).status).toBe(200);
+  });
+});
+
+describe('gateway: broken hooks', () => {
+  it('answers normally when a validator or fallback hook throws', async () => {
+    const boom = () => {
+      throw new Error('validator crashed');
+    };
+    await start({ hooks: { validateInput: boom, validateOutput: boom, validateChunk: boom, fallback: async () => boom() } });
+    const plain = await post('/v1/chat/completions', { model: 'support-bot', messages: hello });
+    expect(plain.status).toBe(200);
+    const stream = await post('/v1/chat/completions', { model: 'support-bot', messages: hello, stream: true });
+    expect(stream.status).toBe(200);
+    expect(stream.text.endsWith('data: [DONE]\n\n')).toBe(true);
+    applySupportBot({ v2: 100 }, { mode: 'paused' });
+    const paused = await post('/v1/chat/completions', { model: 'support-bot', messages: hello });
+    expect(paused.status).toBe(503);
   });
 });
 

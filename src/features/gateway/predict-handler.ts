@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import '../../http/auth.ts';
 import { splitModel } from './chat-handler.ts';
-import { Exchange, askFallback, pausedError, sendApiError, sendFallback, sendJson, stickyValueOf, upstreamFailure, type GatewayRuntime } from './exchange.ts';
+import { Exchange, askFallback, pausedError, runValidator, sendApiError, sendFallback, sendJson, stickyValueOf, upstreamFailure, type GatewayRuntime } from './exchange.ts';
 import { apiError, checkPredictRequest, instanceFeatures, isPlainObject, predictionLabel } from './openai-shapes.ts';
 import { requestIdOf } from './request-id.ts';
 import { pickFrom, type CompiledVersion } from './route-table.ts';
@@ -87,7 +87,7 @@ export function predictHandler(rt: GatewayRuntime) {
     }
 
     if (rt.hooks.validateInput) {
-      const outcome = await rt.hooks.validateInput({ requestId, model: name, kind: 'predict', request: b, inputText: ex.inputText, stream: false });
+      const outcome = await runValidator(ex, rt.hooks.validateInput, { requestId, model: name, kind: 'predict', request: b, inputText: ex.inputText, stream: false });
       ex.addValidatorResults(outcome);
       if (outcome?.action === 'fallback') {
         const answer = await askFallback(ex, 'validator', { validators: outcome.results });
@@ -123,7 +123,7 @@ export function predictHandler(rt: GatewayRuntime) {
     ex.version = version;
 
     if (rt.hooks.validateOutput) {
-      const outcome = await rt.hooks.validateOutput({
+      const outcome = await runValidator(ex, rt.hooks.validateOutput, {
         requestId,
         model: name,
         version: version.name,
