@@ -1,12 +1,12 @@
 // An in-process admin API over a real SQLite file with the foundation services, for app.inject tests.
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext, Services } from '../../src/app-context.ts';
-import { parseConfig } from '../../src/config.ts';
+import { parseConfig, type FailsafeConfig } from '../../src/config.ts';
 import type { RecentRequests } from '../../src/features/feedback/feedback-service.ts';
 import { foundationAdminPlugins } from '../../src/features/foundation-services.ts';
 import { makeRequireRole } from '../../src/http/auth.ts';
-import { buildServer } from '../../src/http/server.ts';
+import { buildServer, type FeaturePlugin } from '../../src/http/server.ts';
 import { createKyselyStores } from '../../src/storage/kysely-stores.ts';
 import { createFoundation, type Foundation } from './foundation.ts';
 import { createSqliteStorage, type TestStorage } from './storage.ts';
@@ -20,25 +20,36 @@ export interface FoundationServer {
   close(): Promise<void>;
 }
 
+/**
+ * The app context of a test server over the foundation services and `storage`; `services` adds
+ * other areas' services (the rest are not needed by the routes under test).
+ */
+export function foundationContext(
+  f: Foundation,
+  storage: TestStorage,
+  options: { config: FailsafeConfig; logger?: Logger; services?: Partial<Services> },
+): AppContext {
+  return {
+    loaded: { config: options.config, baseDir: process.cwd() },
+    clock: f.clock,
+    bus: f.bus,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    storage: storage.handle,
+    stores: f.stores,
+    requireRole: makeRequireRole(f.apiKeys),
+    services: { audit: f.audit, apiKeys: f.apiKeys, registry: f.registry, routing: f.routing, feedback: f.feedback, ...options.services } as Services,
+  };
+}
+
 export async function startFoundationServer(
-  options: { config?: unknown; recentRequests?: RecentRequests } = {},
+  options: { config?: unknown; recentRequests?: RecentRequests; /** Served after the foundation's routes. */ adminPlugins?: FeaturePlugin[] } = {},
 ): Promise<FoundationServer> {
   const storage = await createSqliteStorage();
   const stores = createKyselyStores(storage.handle);
   const f = createFoundation({ stores, recentRequests: options.recentRequests });
   const config = parseConfig(options.config ?? {}, {});
-  const ctx: AppContext = {
-    loaded: { config, baseDir: process.cwd() },
-    clock: f.clock,
-    bus: f.bus,
-    logger: pino({ level: 'silent' }),
-    storage: storage.handle,
-    stores,
-    requireRole: makeRequireRole(f.apiKeys),
-    // Other areas' services are not needed by these routes.
-    services: { audit: f.audit, apiKeys: f.apiKeys, registry: f.registry, routing: f.routing, feedback: f.feedback } as Services,
-  };
-  const app = await buildServer(ctx, { bodyLimitBytes: 1024 * 1024, adminPlugins: foundationAdminPlugins, rootPlugins: [] });
+  const ctx = foundationContext(f, storage, { config });
+  const app = await buildServer(ctx, { bodyLimitBytes: 1024 * 1024, adminPlugins: [...foundationAdminPlugins, ...(options.adminPlugins ?? [])], rootPlugins: [] });
   const boot = await f.apiKeys.ensureBootstrapAdmin();
   const admin = boot.status === 'created' ? boot.secret! : '';
   const keys = {

@@ -2,14 +2,13 @@
 // file and the foundation services, for app.inject tests and real-HTTP end-to-end tests.
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext, Services } from '../../src/app-context.ts';
 import { parseConfig } from '../../src/config.ts';
 import { foundationAdminPlugins } from '../../src/features/foundation-services.ts';
 import { createIncidentFeature, type IncidentFeature } from '../../src/features/incidents/incident-feature.ts';
-import { makeRequireRole } from '../../src/http/auth.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { createKyselyStores } from '../../src/storage/kysely-stores.ts';
 import { createFoundation, type Foundation } from './foundation.ts';
+import { foundationContext } from './foundation-server.ts';
 import { createSqliteStorage, type TestStorage } from './storage.ts';
 
 export interface IncidentServer {
@@ -31,24 +30,7 @@ export async function startIncidentServer(options: { config?: unknown; clockStar
   const config = parseConfig(options.config ?? {}, {});
   const logger = pino({ level: 'silent' });
   const feature = createIncidentFeature({ config, stores, clock: f.clock, bus: f.bus, audit: f.audit, logger });
-  const ctx: AppContext = {
-    loaded: { config, baseDir: process.cwd() },
-    clock: f.clock,
-    bus: f.bus,
-    logger,
-    storage: storage.handle,
-    stores,
-    requireRole: makeRequireRole(f.apiKeys),
-    services: {
-      audit: f.audit,
-      apiKeys: f.apiKeys,
-      registry: f.registry,
-      routing: f.routing,
-      feedback: f.feedback,
-      incidents: feature.incidents,
-      notifier: feature.notifier,
-    } as Services,
-  };
+  const ctx = foundationContext(f, storage, { config, logger, services: { incidents: feature.incidents, notifier: feature.notifier } });
   const app = await buildServer(ctx, {
     bodyLimitBytes: config.server.bodyLimitBytes,
     adminPlugins: [...foundationAdminPlugins, ...feature.adminPlugins],

@@ -1,17 +1,15 @@
 // RCA service and route over a real SQLite file: a scenario's traces, versions, route history and
 // feedback are written through the stores, an incident is opened through the incident service,
 // and the analysis is read back through GET /api/v1/incidents/{id}/rca.
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createFoundation, type Foundation } from '../../../test/helpers/foundation.ts';
+import { foundationContext } from '../../../test/helpers/foundation-server.ts';
 import { createSqliteStorage, storageTargets, type TestStorage } from '../../../test/helpers/storage.ts';
-import type { AppContext, Services } from '../../app-context.ts';
 import { parseConfig } from '../../config.ts';
 import type { RcaInput } from '../../core/rca/rca-types.ts';
 import { SCENARIO_ONSET, type ScenarioName, syntheticIncident } from '../../core/rca/synthetic-incidents.ts';
 import type { Finding, Route } from '../../core/types.ts';
-import { makeRequireRole } from '../../http/auth.ts';
 import { buildServer } from '../../http/server.ts';
 import { createKyselyStores } from '../../storage/kysely-stores.ts';
 import { IncidentService } from '../incidents/incident-service.ts';
@@ -186,18 +184,7 @@ describe('GET /api/v1/incidents/{id}/rca', () => {
 
   beforeEach(async () => {
     await setup(createSqliteStorage);
-    const logger = pino({ level: 'silent' });
-    const config = parseConfig({}, {});
-    const ctx: AppContext = {
-      loaded: { config, baseDir: process.cwd() },
-      clock: f.clock,
-      bus: f.bus,
-      logger,
-      storage: storage.handle,
-      stores,
-      requireRole: makeRequireRole(f.apiKeys),
-      services: { audit: f.audit, apiKeys: f.apiKeys, registry: f.registry, routing: f.routing, feedback: f.feedback, incidents, rca: feature.rca } as Services,
-    };
+    const ctx = foundationContext(f, storage, { config: parseConfig({}, {}), services: { incidents, rca: feature.rca } });
     app = await buildServer(ctx, { bodyLimitBytes: 1 << 20, adminPlugins: feature.adminPlugins, rootPlugins: [] });
     keys = {
       viewer: (await f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret,

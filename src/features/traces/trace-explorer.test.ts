@@ -1,14 +1,6 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppContext, Services } from '../../app-context.ts';
-import { parseConfig } from '../../config.ts';
 import type { Trace } from '../../core/types.ts';
-import { makeRequireRole } from '../../http/auth.ts';
-import { buildServer } from '../../http/server.ts';
-import { createKyselyStores } from '../../storage/kysely-stores.ts';
-import { createFoundation } from '../../../test/helpers/foundation.ts';
-import { createSqliteStorage, type TestStorage } from '../../../test/helpers/storage.ts';
-import { foundationAdminPlugins } from '../foundation-services.ts';
+import { startFoundationServer, type FoundationServer } from '../../../test/helpers/foundation-server.ts';
 import { createMemoryStores } from '../memory-stores.ts';
 import type { Stores } from '../stores.ts';
 import { TraceExplorer } from './trace-explorer.ts';
@@ -120,34 +112,19 @@ describe('TraceExplorer', () => {
 });
 
 describe('GET /api/v1/traces over SQLite', () => {
-  let storage: TestStorage;
-  let app: Awaited<ReturnType<typeof buildServer>>;
+  let server: FoundationServer;
+  let app: FoundationServer['app'];
   let viewer: string;
   let client: string;
 
   beforeAll(async () => {
-    storage = await createSqliteStorage();
-    const stores = createKyselyStores(storage.handle);
-    const f = createFoundation({ stores });
-    const config = parseConfig({}, {});
-    const ctx: AppContext = {
-      loaded: { config, baseDir: process.cwd() },
-      clock: f.clock,
-      bus: f.bus,
-      logger: pino({ level: 'silent' }),
-      storage: storage.handle,
-      stores,
-      requireRole: makeRequireRole(f.apiKeys),
-      services: { audit: f.audit, apiKeys: f.apiKeys, registry: f.registry, routing: f.routing, feedback: f.feedback } as Services,
-    };
-    app = await buildServer(ctx, { bodyLimitBytes: 1 << 20, adminPlugins: [...foundationAdminPlugins, traceRoutes], rootPlugins: [] });
-    viewer = (await f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret;
-    client = (await f.apiKeys.create({ name: 'app', role: 'client' }, { actor: 'test' })).secret;
-    await seed(stores);
+    server = await startFoundationServer({ adminPlugins: [traceRoutes] });
+    ({ app } = server);
+    ({ viewer, client } = server.keys);
+    await seed(server.f.stores);
   });
   afterAll(async () => {
-    await app.close();
-    await storage.cleanup();
+    await server.close();
   });
 
   const get = async (url: string, key = viewer) => {
