@@ -2,7 +2,7 @@
 // window — explicit "context length exceeded" errors, or failures rising sharply with input size.
 import type { Trace } from '../types.ts';
 import { armOf } from './failure-judge.ts';
-import { type DetectorOutcome, type RcaContext, sampleIds } from './rca-context.ts';
+import { type DetectorOutcome, hypothesisOutcome, type RcaContext, sampleIds } from './rca-context.ts';
 import { compareRates, quantile, ramp, roundFigure, significanceStrength } from './rca-stats.ts';
 import { confidenceTier, finalConfidence } from './scoring.ts';
 
@@ -93,17 +93,11 @@ export function detectContextOverflow(ctx: RcaContext): DetectorOutcome {
         ? `Long inputs fail somewhat more often (${rates}${explicitNote}); a weak sign of context overflow.`
         : `No sign of context overflow: ${rates}, with ${explicit.length} context-length errors.`;
   return {
-    category,
-    hypothesis: {
-      category,
-      confidence,
-      summary,
-      evidence: {
-        figures,
-        timeRange: { from: ctx.onset, to: ctx.now },
-        sampleTraceIds: sampleIds(traces, (t) => ctx.failed(t) && (isContextOverflowError(t) || inGroup(t)), ctx.options.maxSamples),
-      },
-    },
+    ...hypothesisOutcome(category, confidence, summary, {
+      figures,
+      timeRange: { from: ctx.onset, to: ctx.now },
+      sampleTraceIds: sampleIds(traces, (t) => ctx.failed(t) && (isContextOverflowError(t) || inGroup(t)), ctx.options.maxSamples),
+    }),
     facts: { explicit: explicit.length },
   };
 }

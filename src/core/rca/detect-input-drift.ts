@@ -3,7 +3,7 @@
 // "is it real" (Bonferroni over the dimensions tried) and PSI for "is it big".
 import type { Trace } from '../types.ts';
 import { ksTwoSample } from '../stats/ks.ts';
-import { type DetectorOutcome, gainsNearOnset, type RcaContext, sampleIds } from './rca-context.ts';
+import { type DetectorOutcome, gainsNearOnset, hypothesisOutcome, type RcaContext, sampleIds } from './rca-context.ts';
 import { compareRates, populationStabilityIndex, quantile, ramp, roundFigure, significanceStrength } from './rca-stats.ts';
 import { confidenceTier, finalConfidence } from './scoring.ts';
 
@@ -98,13 +98,7 @@ export function detectInputDrift(ctx: RcaContext): DetectorOutcome {
         (versionChanged ? ', though a version change near the onset is a likelier cause.' : ', with no version change near the onset.')
       : `No significant input drift: the largest shift, in ${dim.name}, has PSI ${figures.psi} (KS adjusted p = ${adjusted.toPrecision(2)}).`;
   return {
-    category,
-    hypothesis: {
-      category,
-      confidence,
-      summary,
-      evidence: { figures, timeRange: { from: ctx.onset, to: ctx.now }, sampleTraceIds: sampleIds(ctx.incident, outside, ctx.options.maxSamples) },
-    },
+    ...hypothesisOutcome(category, confidence, summary, { figures, timeRange: { from: ctx.onset, to: ctx.now }, sampleTraceIds: sampleIds(ctx.incident, outside, ctx.options.maxSamples) }),
     facts: { dimension: dim.name },
   };
 }

@@ -5,7 +5,7 @@
 // move, the labels stay, and the stable version keeps agreeing with them.
 import type { Trace } from '../types.ts';
 import { armOf } from './failure-judge.ts';
-import { type DetectorOutcome, type RcaContext, sampleIds } from './rca-context.ts';
+import { type DetectorOutcome, hypothesisOutcome, type RcaContext, sampleIds } from './rca-context.ts';
 import { chiSquareHomogeneity, compareRates, ramp, roundFigure, significanceStrength } from './rca-stats.ts';
 import { confidenceTier, finalConfidence } from './scoring.ts';
 
@@ -141,13 +141,5 @@ export function detectLabelMismatch(ctx: RcaContext): DetectorOutcome {
       : labelsChanged > 0
         ? `Labels shifted ("${moved.label}" ${pct(moved.from)} → ${pct(moved.to)}) but so did the predictions: more likely the model or its inputs changed than the labels.`
         : `Labels look unchanged across the onset (chi-square p = ${labelShift.pValue.toPrecision(2)}, total variation ${roundFigure(labelShift.totalVariation)}).`;
-  return {
-    category,
-    hypothesis: {
-      category,
-      confidence,
-      summary,
-      evidence: { figures, timeRange: { from: ctx.onset, to: ctx.now }, sampleTraceIds: sampleIds(judgedAfter, wrong, ctx.options.maxSamples) },
-    },
-  };
+  return hypothesisOutcome(category, confidence, summary, { figures, timeRange: { from: ctx.onset, to: ctx.now }, sampleTraceIds: sampleIds(judgedAfter, wrong, ctx.options.maxSamples) });
 }

@@ -7,7 +7,7 @@
 // deployment — automatic or a person promoting it — are one pipeline.
 import type { RouteChange } from '../types.ts';
 import { armOf } from './failure-judge.ts';
-import { armConcentration, type DetectorOutcome, iso, type RcaContext, sampleIds } from './rca-context.ts';
+import { armConcentration, type DetectorOutcome, hypothesisOutcome, iso, type RcaContext, sampleIds } from './rca-context.ts';
 import { roundFigure } from './rca-stats.ts';
 import { changeProximity, finalConfidence, noisyOr } from './scoring.ts';
 
@@ -120,17 +120,11 @@ export function detectPipelineConflict(ctx: RcaContext): DetectorOutcome {
       : `No conflicting deploys: ${inspected.length} route changes near the onset${automaticIgnored > 0 ? ` (${automaticIgnored} by the configuration or Failsafe itself, which are no deploys)` : ''}, none by independent actors within ${conflictWindowMs / 1000} s of each other, and no unvalidated content.`;
   const sampleVersion = bestHash?.version ?? (bestPair?.involved ? suspect : undefined);
   return {
-    category,
-    hypothesis: {
-      category,
-      confidence,
-      summary,
-      evidence: {
-        figures,
-        ...(timeRange ? { timeRange } : {}),
-        sampleTraceIds: sampleVersion ? sampleIds(ctx.incident, (t) => armOf(t) === sampleVersion && ctx.failed(t), maxSamples) : [],
-      },
-    },
+    ...hypothesisOutcome(category, confidence, summary, {
+      figures,
+      ...(timeRange ? { timeRange } : {}),
+      sampleTraceIds: sampleVersion ? sampleIds(ctx.incident, (t) => armOf(t) === sampleVersion && ctx.failed(t), maxSamples) : [],
+    }),
     facts: { involvesSuspect: (bestPair?.involved ?? false) || bestHash?.version === suspect },
   };
 }

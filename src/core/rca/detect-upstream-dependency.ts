@@ -3,7 +3,7 @@
 // is what tells it apart from a bad version.
 import type { Trace } from '../types.ts';
 import { armOf, upstreamErrorClasses } from './failure-judge.ts';
-import { type DetectorOutcome, gainsNearOnset, type RcaContext, sampleIds } from './rca-context.ts';
+import { type DetectorOutcome, gainsNearOnset, hypothesisOutcome, type RcaContext, sampleIds } from './rca-context.ts';
 import { compareRates, roundFigure, significanceStrength } from './rca-stats.ts';
 import { confidenceTier, finalConfidence } from './scoring.ts';
 
@@ -132,13 +132,7 @@ export function detectUpstreamDependency(ctx: RcaContext): DetectorOutcome {
               : '; a weak sign of a dependency problem.')
         : `No upstream host stands out: the worst, ${best.host}, has ${pct(best.rate)} upstream errors vs ${pct(best.referenceRate)} for ${best.reference}.`;
   return {
-    category,
-    hypothesis: {
-      category,
-      confidence,
-      summary,
-      evidence: { figures, timeRange: { from: ctx.onset, to: ctx.now }, sampleTraceIds: sampleIds(best.incident, isUpstream, ctx.options.maxSamples) },
-    },
+    ...hypothesisOutcome(category, confidence, summary, { figures, timeRange: { from: ctx.onset, to: ctx.now }, sampleTraceIds: sampleIds(best.incident, isUpstream, ctx.options.maxSamples) }),
     facts: { host: best.host, breadth, stableAffected },
   };
 }

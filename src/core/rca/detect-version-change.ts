@@ -3,7 +3,7 @@
 import type { ModelVersion, Trace } from '../types.ts';
 import { behaviouralChanges, describeChanges, diffVersions } from './diff-versions.ts';
 import { armOf, failedValidator } from './failure-judge.ts';
-import { armConcentration, type DetectorOutcome, gainsNearOnset, iso, type RcaContext, sampleIds } from './rca-context.ts';
+import { armConcentration, type DetectorOutcome, gainsNearOnset, hypothesisOutcome, iso, type RcaContext, sampleIds } from './rca-context.ts';
 import type { VersionDiff } from './rca-types.ts';
 import { compareRates, roundFigure, significanceStrength } from './rca-stats.ts';
 import { changeProximity, confidenceTier, finalConfidence, NO_CHANGE_FACTOR } from './scoring.ts';
@@ -130,18 +130,12 @@ export function detectVersionChange(ctx: RcaContext): DetectorOutcome & { versio
   else summary = `${suspect} got traffic at ${when} and fails somewhat more often (${rates}); a weak sign of a bad version.${differs}`;
   const detail = diff?.promptDiff ? `prompt diff ${diff.from} → ${diff.to}:\n${diff.promptDiff.join('\n')}` : undefined;
   return {
-    category,
-    hypothesis: {
-      category,
-      confidence,
-      summary,
-      evidence: {
-        figures,
-        timeRange: { from: Math.min(nearChange && changeAt !== undefined ? changeAt : ctx.onset, ctx.onset), to: ctx.now },
-        sampleTraceIds: sampleIds(conc.traces, ctx.failed, maxSamples),
-        ...(detail ? { detail } : {}),
-      },
-    },
+    ...hypothesisOutcome(category, confidence, summary, {
+      figures,
+      timeRange: { from: Math.min(nearChange && changeAt !== undefined ? changeAt : ctx.onset, ctx.onset), to: ctx.now },
+      sampleTraceIds: sampleIds(conc.traces, ctx.failed, maxSamples),
+      ...(detail ? { detail } : {}),
+    }),
     ...(diff ? { versionDiff: diff } : {}),
     facts: { suspect, nearChange, significance },
   };

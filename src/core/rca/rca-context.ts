@@ -4,7 +4,7 @@
 import type { EpochMs, Feedback, ModelVersion, RouteChange, Trace } from '../types.ts';
 import { estimateOnset } from './estimate-onset.ts';
 import { armOf, type FailureJudge, type FeedbackIndex, failureJudge, firstAttemptHost, indexFeedback } from './failure-judge.ts';
-import type { Hypothesis, RcaCategory, RcaInput, RcaOptions } from './rca-types.ts';
+import type { Hypothesis, HypothesisEvidence, RcaCategory, RcaInput, RcaOptions } from './rca-types.ts';
 import { compareRates, significanceStrength } from './rca-stats.ts';
 
 export type ResolvedOptions = Required<RcaOptions>;
@@ -63,6 +63,11 @@ export interface DetectorOutcome {
   notEvaluated?: string;
   /** Facts analyze.ts uses to explain hypotheses away against each other. */
   facts?: Record<string, unknown>;
+}
+
+/** A detector's evaluated outcome: its hypothesis, filed under the same category. */
+export function hypothesisOutcome(category: RcaCategory, confidence: number, summary: string, evidence: HypothesisEvidence): DetectorOutcome {
+  return { category, hypothesis: { category, confidence, summary, evidence } };
 }
 
 export const iso = (ms: EpochMs): string => new Date(ms).toISOString();
