@@ -12,8 +12,8 @@
 // drive it with a fake clock and no timers.
 import { FailsafeError } from '../../core/errors.ts';
 import type { EventBus } from '../../core/events.ts';
-import { isActive } from '../../core/incident-lifecycle.ts';
-import type { Actor, Clock, EpochMs, Finding, ImpactScope, Incident } from '../../core/types.ts';
+import { isActive, isMoreSevere } from '../../core/incident-lifecycle.ts';
+import type { Actor, Clock, EpochMs, Finding, ImpactScope, Incident, Severity } from '../../core/types.ts';
 import type { SeverityRules } from '../../core/detectors/severity.ts';
 import type { IncidentAudit, OpenOrUpdateResult } from '../incidents/incident-service.ts';
 import type { ServingModel } from '../routing/serving-model.ts';
@@ -47,6 +47,7 @@ export interface MonitoredWindows extends WindowReader {
 export interface RunnerIncidents {
   openOrUpdate(finding: Finding): Promise<OpenOrUpdateResult>;
   setImpact(id: string, impact: ImpactScope, options: { actor: Actor; reason?: string }): Promise<Incident>;
+  setSeverity(id: string, severity: Severity, options: { actor: Actor; reason?: string }): Promise<Incident>;
 }
 
 export interface MonitorRunnerOptions {
@@ -106,8 +107,9 @@ interface BreachMemo {
 }
 
 const RECENT_BREACHES = 200;
-const IMPACT_EVERY_MS = 30_000;
+const IMPACT_EVERY_MS = 60_000;
 const ONSET_REUSE_MS = 60_000;
+const YOUNG_FAULT_MS = 10_000;
 const TUNING_RELOAD_MS = 10_000;
 
 export class MonitorRunner {
@@ -436,7 +438,10 @@ export class MonitorRunner {
     const f = evaluation.finding;
     const key = `${f.model}\u0000${f.version}\u0000${f.monitor}`;
     let memo = this.breachMemo.get(key);
-    if (!memo || f.at - memo.at > ONSET_REUSE_MS) {
+    // Re-estimated every evaluation while the fault is young (its size from the first second or
+    // two is rough), then once a minute.
+    const young = memo !== undefined && memo.at - (memo.analysis.onsetAt ?? memo.analysis.since) < YOUNG_FAULT_MS;
+    if (!memo || young || f.at - memo.at > ONSET_REUSE_MS) {
       memo = { at: f.at, analysis: analyzeBreach(evaluation, settings, ctx, this.rules) };
       this.breachMemo.set(key, memo);
     }
@@ -480,6 +485,15 @@ export class MonitorRunner {
     const incident = result.incident;
     if (!incident) return { finding: f, created: false };
     this.lastIncident.set(incidentKey, { id: incident.id });
+    // Severity rises with the fault's estimated size (repeats within the evidence interval are
+    // absorbed by the incident service); never above a person's choice, never down.
+    const automatic = !incident.severityBasis || incident.severityBasis.setBy === 'system' || incident.severityBasis.setBy.startsWith('monitor:');
+    if (f.severity && isActive(incident.status) && automatic && isMoreSevere(f.severity, incident.severity)) {
+      await this.o.incidents.setSeverity(incident.id, f.severity, {
+        actor: `monitor:${f.monitor}`,
+        reason: `the fault's size since its onset is now ${f.evidence.magnitude} (${f.family})`,
+      });
+    }
     const lastImpact = this.impactAt.get(incident.id);
     if (analysis && isActive(incident.status) && (result.created || lastImpact === undefined || f.at - lastImpact >= IMPACT_EVERY_MS)) {
       this.impactAt.set(incident.id, f.at);
