@@ -5,6 +5,7 @@
 //
 //   npm run bench:gateway            (about 2 minutes)
 //   npm run bench:gateway -- --quick (about 40 s, for a smoke check)
+//   options: --skip-a|b|c, --trace-store=memory (traces to the in-memory fake instead of SQLite)
 //
 // (a) added latency over one keep-alive connection, p50/p99, sub-millisecond timing
 //     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway);
@@ -61,7 +62,10 @@ async function runGateway(upstreamUrl: string): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'failsafe-bench-'));
   const storage = await openStorage(`sqlite:${join(dir, 'failsafe.db')}`);
-  const stores = createKyselyStores(storage);
+  // --trace-store=memory: traces go to the in-memory fake, to tell the gateway's own cost from SQLite's.
+  const stores = args.has('--trace-store=memory')
+    ? (await import('../src/features/memory-stores.ts')).createMemoryStores()
+    : createKyselyStores(storage);
   const config = parseConfig({}, {});
   const logger = pino({ level: 'warn' });
   const clock = { now: () => Date.now() };
@@ -272,7 +276,7 @@ async function pacedRun(pool: Pool, model: string, rate: number, seconds: number
 async function main(): Promise<void> {
   const quick = args.has('--quick');
   const upstream = await startChild('upstream');
-  const gateway = await startChild('gateway', [`--upstream=${upstream.url}`]);
+  const gateway = await startChild('gateway', [`--upstream=${upstream.url}`, ...[...args].filter((a) => a.startsWith('--trace-store='))]);
   const gwPid = gateway.child.pid!;
   let rssMax = 0;
   const rssStart = rssMb(gwPid);
