@@ -595,7 +595,8 @@ export function analyzeBreach(
       requests: sinceWindow.requests,
       affected: signal.bad(sinceWindow),
       detail: onset
-        ? `onset ${new Date(onset.at).toISOString()} (change point, LLR ${fmt(onset.logLikelihoodRatio)}): rate ${fmt(onset.rateBefore)} before, ${fmt(rateSince)} since over ${sinceCounts.trials}`
+        ? `onset ${new Date(onset.at).toISOString()} (change point, LLR ${fmt(onset.logLikelihoodRatio)}): ` +
+          `${Number.isFinite(onset.rateBefore) ? `rate ${fmt(onset.rateBefore)} before` : 'no traffic before'}, ${fmt(rateSince)} since over ${sinceCounts.trials}`
         : `no clear change point in the last ${lookback} s; size from the breaching window`,
     };
     if (onset) out.onsetAt = onset.at;
