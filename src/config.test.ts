@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema, loadConfigFile, parseConfig } from './config.ts';
 
@@ -44,6 +44,13 @@ describe('configuration', () => {
     expect(config.models[0]!.versions[0]!.upstream.provider).toBe('openai');
     expect(config.models[0]!.route).toEqual({ v2: 100 });
     expect(baseDir).toMatch(/failsafe-config-/);
+  });
+
+  it('loads the example configuration shipped in examples/, whose golden set exists', () => {
+    const { config, baseDir } = loadConfigFile('examples/failsafe.yaml', {});
+    const bot = config.models.find((m) => m.name === 'support-bot')!;
+    expect(bot.versions.map((v) => v.version)).toEqual(['v1', 'v2']);
+    expect(existsSync(resolve(baseDir, bot.golden!))).toBe(true);
   });
 
   it('names the path and the problem of every error', () => {
