@@ -151,7 +151,9 @@ describe('detection end to end through the gateway', () => {
     expect(d).toMatchObject({ model: 'support-bot', version: 'v2', family: 'errors', source: 'monitor' });
     const e = d.evidence[0];
     expectFullEvidence(e);
-    expect(e.magnitude).toBeGreaterThan(0.3);
+    // The first evidence may span a second from before the onset, so its rate is below the
+    // fault's 50%; it is still many times the healthy rate (~0) and the alerting threshold (5%).
+    expect(e.magnitude).toBeGreaterThan(0.15);
     expect(['SEV1', 'SEV2']).toContain(await expectRuleSeverity(fs, d));
     expect(Math.abs(Date.parse(d.onsetAt) - onset)).toBeLessThanOrEqual(1500);
     expect(d.impact.trafficShare).toBeGreaterThanOrEqual(0);
