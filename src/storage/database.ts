@@ -3,11 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, SqliteDialect, type Migration, type MigrationResultSet } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, SqliteDialect, type Migration, type MigrationResultSet } from 'kysely';
 import { FailsafeError } from '../core/errors.ts';
 import { capabilitiesFor, type Capabilities, type Engine } from './capabilities.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { SqliteWriter, type WriteStatement } from './sqlite-writer.ts';
 
 export interface StorageHandle {
   db: Kysely<Database>;
@@ -16,6 +17,11 @@ export interface StorageHandle {
   url: string;
   /** For PostgreSQL: the pool, for LISTEN/NOTIFY and advisory locks on a dedicated client. */
   pgPool?: pg.Pool;
+  /**
+   * Bulk writes (trace batches) off the event loop: for an SQLite file, a thread with its own
+   * connection; absent for PostgreSQL (its driver never blocks) and in-memory SQLite.
+   */
+  bulkWrite?: (statements: WriteStatement[]) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,6 +54,22 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     handle = { db, caps, engine: 'sqlite', url, close: () => db.destroy() };
+    if (parsed.target !== ':memory:') {
+      const writer = new SqliteWriter({
+        path: parsed.target,
+        fallback: (statements) => runStatements(db, statements),
+        // While the thread runs it checkpoints; this connection must not stall a request doing so.
+        onStarted: () => sqlite.pragma('wal_autocheckpoint = 0'),
+        onStopped: () => {
+          if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+      handle.bulkWrite = (statements) => writer.write(statements);
+      handle.close = async () => {
+        await writer.close();
+        await db.destroy();
+      };
+    }
   } else {
     const pool = new pg.Pool({
       connectionString: parsed.target,
@@ -64,6 +86,13 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
   }
   if (options.migrate !== false) await migrateToLatest(handle);
   return handle;
+}
+
+/** Statements in one transaction on the given connection. */
+async function runStatements(db: Kysely<Database>, statements: WriteStatement[]): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const st of statements) await trx.executeQuery(CompiledQuery.raw(st.sql, [...st.params]));
+  });
 }
 
 function migrator(handle: StorageHandle): Migrator {

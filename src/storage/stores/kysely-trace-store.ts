@@ -124,31 +124,35 @@ export class KyselyTraceStore implements TraceStore {
   async insertMany(traces: Trace[]): Promise<void> {
     if (traces.length === 0) return;
     const rows = traces.map(traceValues);
-    const write = async (db: Kysely<Database>) => {
-      for (let i = 0; i < rows.length; i += this.maxRows) {
-        const chunk = rows.slice(i, i + this.maxRows);
-        const size = this.sizes.find((n) => n >= chunk.length)!;
-        const params: unknown[] = [];
-        for (let r = 0; r < size; r++) {
-          const values = chunk[Math.min(r, chunk.length - 1)];
-          for (let c = 0; c < values.length; c++) params.push(values[c]);
-        }
-        await db.executeQuery(CompiledQuery.raw(this.statement(db, size), params));
+    const statements: { sql: string; params: unknown[] }[] = [];
+    for (let i = 0; i < rows.length; i += this.maxRows) {
+      const chunk = rows.slice(i, i + this.maxRows);
+      const size = this.sizes.find((n) => n >= chunk.length)!;
+      const params: unknown[] = [];
+      for (let r = 0; r < size; r++) {
+        const values = chunk[Math.min(r, chunk.length - 1)];
+        for (let c = 0; c < values.length; c++) params.push(values[c]);
       }
+      statements.push({ sql: this.statement(size), params });
+    }
+    // An SQLite file: written by the writer thread, off the event loop (one transaction).
+    if (this.ctx.bulkWrite && !this.ctx.trx) return this.ctx.bulkWrite(statements);
+    const run = async (db: Kysely<Database>) => {
+      for (const st of statements) await db.executeQuery(CompiledQuery.raw(st.sql, st.params));
     };
     // One statement needs no transaction; several share one (one commit instead of many).
-    if (rows.length <= this.maxRows) await write(this.ctx.db);
-    else await atomically(this.ctx, write);
+    if (statements.length === 1) await run(this.ctx.db);
+    else await atomically(this.ctx, run);
   }
 
   /** The insert of `size` rows, built by Kysely once per engine and size. */
-  private statement(db: Kysely<Database>, size: number): string {
+  private statement(size: number): string {
     let cache = statementCache.get(this.ctx.caps);
     if (!cache) statementCache.set(this.ctx.caps, (cache = new Map()));
     let text = cache.get(size);
     if (text === undefined) {
       const placeholder = Object.fromEntries(TRACE_COLUMNS.map((c) => [c, null])) as unknown as Insertable<TracesTable>;
-      const compiled = db
+      const compiled = this.ctx.db
         .insertInto('traces')
         .values(Array.from({ length: size }, () => placeholder))
         .onConflict((oc) => oc.doNothing())

@@ -2,6 +2,7 @@
 // engine's capabilities. Shared helpers for row conversion live here too.
 import type { Kysely, Transaction } from 'kysely';
 import type { Capabilities } from '../capabilities.ts';
+import type { StorageHandle } from '../database.ts';
 import type { Database } from '../schema.ts';
 
 export interface StoreContext {
@@ -10,6 +11,8 @@ export interface StoreContext {
   caps: Capabilities;
   /** Set when this store is bound to one transaction. */
   trx?: Transaction<Database>;
+  /** Bulk writes off the event loop (root context only; see StorageHandle.bulkWrite). */
+  bulkWrite?: StorageHandle['bulkWrite'];
 }
 
 /**

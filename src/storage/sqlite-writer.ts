@@ -1,0 +1,114 @@
+// Bulk writes to an SQLite file on a thread of their own. better-sqlite3 is synchronous: a trace
+// batch written on the main thread holds the event loop for its whole duration, and now and then
+// for a WAL checkpoint (tens of ms) — a p99 the gateway's clients would pay. Here the main thread
+// only builds the SQL (Kysely, as everywhere else) and hands it over; a worker with its own
+// connection to the same file runs it and does the checkpoints.
+//
+// If the thread cannot start or dies, writes fall back to the main thread's connection: slower,
+// never lost.
+import { Worker } from 'node:worker_threads';
+
+export interface WriteStatement {
+  sql: string;
+  params: readonly unknown[];
+}
+
+export interface SqliteWriterOptions {
+  path: string;
+  /** Runs statements on the main thread's connection (one transaction), when the thread is gone. */
+  fallback: (statements: WriteStatement[]) => Promise<void>;
+  /** Called once the thread is up, so the main connection can stop auto-checkpointing. */
+  onStarted?: () => void;
+  /** Called when the thread is gone (closed or crashed): checkpoints are the main connection's again. */
+  onStopped?: () => void;
+  busyTimeoutMs?: number;
+  checkpointIntervalMs?: number;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  statements: WriteStatement[];
+}
+
+const WORKER_URL = new URL('./sqlite-writer-worker.mjs', import.meta.url);
+
+export class SqliteWriter {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private stopped = false;
+  /** Waiting for every pending write to settle (close). */
+  private whenIdle: Array<() => void> = [];
+
+  constructor(private readonly options: SqliteWriterOptions) {}
+
+  /** Runs the statements in one transaction; resolves once committed. */
+  write(statements: WriteStatement[]): Promise<void> {
+    const worker = this.stopped ? undefined : (this.worker ?? this.start());
+    if (!worker) return this.options.fallback(statements);
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, statements });
+      // Keep the process alive while a write is on the thread, not longer.
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ type: 'write', id, statements });
+    });
+  }
+
+  private start(): Worker | undefined {
+    let worker: Worker;
+    try {
+      // execArgv: [] — the thread runs plain JavaScript, without the TypeScript loader of the parent.
+      worker = new Worker(WORKER_URL, {
+        execArgv: [],
+        workerData: { path: this.options.path, busyTimeoutMs: this.options.busyTimeoutMs, checkpointIntervalMs: this.options.checkpointIntervalMs },
+      });
+    } catch {
+      this.stopped = true;
+      return undefined;
+    }
+    worker.unref();
+    worker.on('message', (m: { type: string; id?: number; error?: { message: string; code?: string } }) => {
+      if (m.type !== 'done' || m.id === undefined) return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else p.resolve();
+      if (this.pending.size === 0) {
+        worker.unref();
+        for (const idle of this.whenIdle.splice(0)) idle();
+      }
+    });
+    const gone = () => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.stopped = true;
+      this.options.onStopped?.();
+      // Whatever the thread had not confirmed runs here. A batch it did commit before dying would be
+      // written twice; trace inserts skip existing ids (on conflict do nothing), so that is harmless.
+      const left = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of left) this.options.fallback(p.statements).then(p.resolve, p.reject);
+      for (const idle of this.whenIdle.splice(0)) idle();
+    };
+    worker.on('error', gone);
+    worker.on('exit', gone);
+    this.worker = worker;
+    this.options.onStarted?.();
+    return worker;
+  }
+
+  /** Waits for the writes under way, checkpoints and stops the thread. Later writes use the fallback. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.stopped = true;
+    if (!worker) return;
+    if (this.pending.size > 0) await new Promise<void>((resolve) => this.whenIdle.push(resolve));
+    const closed = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.ref();
+    worker.postMessage({ type: 'close' });
+    await closed;
+  }
+}
