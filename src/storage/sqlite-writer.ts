@@ -7,6 +7,7 @@
 // If the thread cannot start or dies, writes fall back to the main thread's connection: slower,
 // never lost.
 import { Worker } from 'node:worker_threads';
+import { packagePath } from '../package-root.ts';
 
 export interface WriteStatement {
   sql: string;
@@ -31,7 +32,8 @@ interface Pending {
   statements: WriteStatement[];
 }
 
-const WORKER_URL = new URL('./sqlite-writer-worker.mjs', import.meta.url);
+// From the package root, not this file: the code may run bundled (dist/), the thread's file does not move.
+const WORKER_FILE = packagePath('src', 'storage', 'sqlite-writer-worker.mjs');
 
 export class SqliteWriter {
   private worker: Worker | undefined;
@@ -60,7 +62,7 @@ export class SqliteWriter {
     let worker: Worker;
     try {
       // execArgv: [] — the thread runs plain JavaScript, without the TypeScript loader of the parent.
-      worker = new Worker(WORKER_URL, {
+      worker = new Worker(WORKER_FILE, {
         execArgv: [],
         workerData: { path: this.options.path, busyTimeoutMs: this.options.busyTimeoutMs, checkpointIntervalMs: this.options.checkpointIntervalMs },
       });
@@ -98,6 +100,16 @@ export class SqliteWriter {
     this.worker = worker;
     this.options.onStarted?.();
     return worker;
+  }
+
+  /** Whether writes currently go to the thread (false before the first write and after it stopped). */
+  get threadRunning(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /** Kills the thread as a crash would (tests of the fallback). */
+  async killThreadForTest(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   /** Waits for the writes under way, checkpoints and stops the thread. Later writes use the fallback. */

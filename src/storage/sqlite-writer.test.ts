@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteWriter, type WriteStatement } from './sqlite-writer.ts';
+
+describe('SqliteWriter (writes on a thread of their own)', () => {
+  let dir: string;
+  let db: BetterSqlite3.Database;
+  let fallbackCalls: number;
+  let autocheckpoint: number[];
+  let writer: SqliteWriter;
+
+  const insert = (from: number, n: number): WriteStatement[] => [
+    { sql: `insert into t (id, v) values ${Array.from({ length: n }, () => '(?, ?)').join(', ')}`, params: Array.from({ length: n }, (_, i) => [from + i, `row ${from + i}`]).flat() },
+  ];
+  const count = () => (db.prepare('select count(*) as n from t').get() as { n: number }).n;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'failsafe-writer-'));
+    const path = join(dir, 'w.db');
+    db = new BetterSqlite3(path);
+    db.pragma('journal_mode = WAL');
+    db.exec('create table t (id integer primary key, v text not null)');
+    fallbackCalls = 0;
+    autocheckpoint = [];
+    writer = new SqliteWriter({
+      path,
+      fallback: async (statements) => {
+        fallbackCalls++;
+        db.transaction(() => {
+          for (const st of statements) db.prepare(st.sql).run(...st.params);
+        })();
+      },
+      onStarted: () => autocheckpoint.push(0),
+      onStopped: () => autocheckpoint.push(1000),
+    });
+  });
+
+  afterEach(async () => {
+    await writer.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('commits on the thread; the main connection reads the rows as soon as the write resolves', async () => {
+    expect(writer.threadRunning).toBe(false);
+    await writer.write(insert(1, 50));
+    expect(writer.threadRunning).toBe(true);
+    expect(count()).toBe(50);
+    expect(fallbackCalls).toBe(0);
+    expect(autocheckpoint).toEqual([0]);
+  });
+
+  it('runs a message of several statements in one transaction: a failing one leaves none of them', async () => {
+    await writer.write(insert(1, 1));
+    const bad = [...insert(10, 5), ...insert(1, 1)]; // the second statement repeats id 1
+    await expect(writer.write(bad)).rejects.toThrow(/UNIQUE|constraint/i);
+    expect(count()).toBe(1);
+  });
+
+  it('keeps many concurrent writes, in full', async () => {
+    await Promise.all(Array.from({ length: 40 }, (_, k) => writer.write(insert(k * 100, 32))));
+    expect(count()).toBe(40 * 32);
+  });
+
+  it('falls back to the main connection when the thread dies: nothing is lost', async () => {
+    await writer.write(insert(1, 10));
+    await writer.killThreadForTest();
+    await writer.write(insert(100, 10));
+    expect(count()).toBe(20);
+    expect(fallbackCalls).toBe(1);
+    expect(writer.threadRunning).toBe(false);
+    expect(autocheckpoint).toEqual([0, 1000]);
+  });
+
+  it('close waits for the writes under way, then stops the thread; later writes still land', async () => {
+    const pending = Array.from({ length: 10 }, (_, k) => writer.write(insert(k * 100, 20)));
+    await writer.close();
+    await Promise.all(pending);
+    expect(count()).toBe(200);
+    await writer.write(insert(5000, 1));
+    expect(count()).toBe(201);
+    expect(fallbackCalls).toBe(1);
+  });
+});
