@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so there is no build step to forget.
-import { register } from 'tsx/esm/api';
+// Runs the bundled CLI (dist/failsafe.mjs), rebuilding it first if a source file changed since.
+import { ensureBuilt } from '../scripts/build.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const bundle = await ensureBuilt();
+// Stack traces name src/ files and lines, not the bundle's.
+process.setSourceMapsEnabled(true);
+const { main } = await import(bundle);
 await main();

@@ -4,19 +4,19 @@
 // and /readyz are never shadowed.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.ts';
 import { FailsafeError } from '../../core/errors.ts';
 import { parseTimeParam } from '../../core/iso-time.ts';
 import type { FeaturePlugin } from '../../http/server.ts';
+import { packagePath } from '../../package-root.ts';
 import { parseInput } from '../../http/parse-input.ts';
 import { MetricWindows } from '../telemetry/metric-windows.ts';
 import { buildMetricSeries, type WindowsReader } from './metric-series.ts';
 import { etagMatches, safeAssetPath, StaticFileCache } from './static-files.ts';
 
-export const defaultWebRoot = fileURLToPath(new URL('../../../web/', import.meta.url));
+export const defaultWebRoot = packagePath('web');
 
 function uplotDist(): string | undefined {
   try {

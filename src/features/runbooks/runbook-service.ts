@@ -12,7 +12,6 @@
 // so replicas sharing PostgreSQL never overwrite each other's steps.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FailsafeError } from '../../core/errors.ts';
 import type { EventBus } from '../../core/events.ts';
 import { isActive } from '../../core/incident-lifecycle.ts';
@@ -43,11 +42,12 @@ import {
   type ComplianceReport,
   type RangeComplianceReport,
 } from './compliance-report.ts';
+import { packagePath } from '../../package-root.ts';
 import { checkRunbookDefinition, parseRunbookYaml, runbookHash, type RunbookDefinition } from './runbook-definition.ts';
 import type { Checklist, StepEvidence, StoredRunbook } from './runbook-store.ts';
 
 /** Where the built-in runbooks live (runbooks/ at the repository root). */
-export const builtinRunbookDir = fileURLToPath(new URL('../../../runbooks/', import.meta.url));
+export const builtinRunbookDir = packagePath('runbooks');
 
 export const DEFAULT_RUNBOOK_ID = 'SOP-001';
 const ACTOR = 'runbook';
