@@ -25,6 +25,8 @@ export async function buildServer(ctx: AppContext, options: ServerOptions): Prom
     bodyLimit: options.bodyLimitBytes,
     // Request ids are ours (x-request-id); Fastify's counter would only confuse logs.
     genReqId: () => '',
+    // With no request id to bind, a child logger per request would be pure cost: share the root one.
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     forceCloseConnections: true,
   });
