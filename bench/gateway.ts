@@ -1,21 +1,27 @@
 // Gateway overhead benchmark: the same upstream called directly and through the gateway, in one
-// run, alternating, on the same machine. Three processes: the simulated upstream, the gateway
-// (set up as `failsafe serve` would: traces to a real SQLite file, /metrics on) and this one, the
-// load generator.
+// run, alternating, on the same machine. Four processes: the simulated upstream, the gateway
+// (set up as `failsafe serve` would: traces to a real SQLite file, /metrics on), a reference proxy
+// and this one, the load generator. The reference is the least any Node.js proxy can cost here:
+// node:http in, undici out, the body parsed and re-serialized, nothing recorded. It is measured
+// alternately with the others, so every run says how much of the added latency is the platform's
+// (process hops, sockets, the machine's scheduler) and how much is Failsafe's own.
+//
+// The children run the code as the CLI ships it: bundled by scripts/build.mjs, plain Node.js, no
+// TypeScript loader.
 //
 //   npm run bench:gateway            (about 2 minutes)
 //   npm run bench:gateway -- --quick (about 40 s, for a smoke check)
 //   options: --skip-a|b|c, --trace-store=memory (traces to the in-memory fake instead of SQLite)
 //
 // (a) added latency over one keep-alive connection, p50/p99, sub-millisecond timing
-//     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway);
+//     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway/reference);
 // (b) throughput with 50 connections (autocannon), direct and through the gateway;
 // (c) a steady 1,000 requests/s paced evenly (one request every millisecond, not bursts),
 //     p99 added latency; and the gateway's resident memory, sampled throughout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
@@ -47,6 +53,36 @@ async function runUpstream(): Promise<void> {
   const { startSimServer } = await import('../examples/sim-server/sim-server.ts');
   const sim = await startSimServer({ port: 0, baseLatencyMs: 0, name: 'bench-upstream' });
   process.send!({ type: 'ready', url: sim.url });
+}
+
+/** The reference proxy: what every Node.js gateway pays before it does anything of its own. */
+async function runReferenceProxy(upstreamUrl: string): Promise<void> {
+  const http = await import('node:http');
+  const pool = new Pool(upstreamUrl, { connections: 256 });
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        body.model = 'sim-chat';
+        const r = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await r.body.text();
+        JSON.parse(text);
+        requests++;
+        res.writeHead(r.statusCode, { 'content-type': 'application/json', 'x-request-id': String(requests) });
+        res.end(text);
+      } catch (err) {
+        res.writeHead(502).end(String(err));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'stop') process.exit(0);
+  });
+  process.send!({ type: 'ready', url: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
 }
 
 async function runGateway(upstreamUrl: string): Promise<void> {
@@ -143,10 +179,17 @@ async function runGateway(upstreamUrl: string): Promise<void> {
 
 // ---------------------------------------------------------------- load generator
 
-function startChild(childRole: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+/** This file bundled as the CLI is (scripts/build.mjs), for the children to run without tsx. */
+async function bundleSelf(): Promise<string> {
+  const specifier: string = '../scripts/build.mjs';
+  const { build } = (await import(specifier)) as { build: (o: { entry: string; outfile: string }) => Promise<string> };
+  return build({ entry: SELF, outfile: join(dirname(SELF), '..', 'node_modules', '.cache', 'failsafe-bench', 'gateway-bench.mjs') });
+}
+
+function startChild(bundle: string, childRole: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   // FAILSAFE_BENCH_NODE_OPTIONS: extra node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const flags = (process.env.FAILSAFE_BENCH_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...process.execArgv, SELF, `--role=${childRole}`, ...extra], {
+  const child = spawn(process.execPath, [...flags, '--enable-source-maps', bundle, `--role=${childRole}`, ...extra], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
@@ -186,25 +229,22 @@ async function timedRequest(pool: Pool, body: string): Promise<number> {
   return ms;
 }
 
-/** (a) one connection each, alternating blocks so drift (CPU frequency, JIT, GC) hits both sides alike. */
-async function sequentialLatency(directUrl: string, gatewayUrl: string, blocks: number, perBlock: number) {
-  const direct = new Pool(directUrl, { connections: 1 });
-  const gw = new Pool(gatewayUrl, { connections: 1 });
-  const dBody = CHAT_BODY('sim-chat');
-  const gBody = CHAT_BODY('support-bot');
-  for (let i = 0; i < 3000; i++) {
-    await timedRequest(direct, dBody);
-    await timedRequest(gw, gBody);
-  }
-  const d: number[] = [];
-  const g: number[] = [];
+interface Target {
+  url: string;
+  model: string;
+}
+
+/** (a) one connection each, alternating blocks so drift (CPU frequency, JIT, GC) hits all alike. */
+async function sequentialLatency(targets: Target[], blocks: number, perBlock: number) {
+  const pools = targets.map((t) => new Pool(t.url, { connections: 1 }));
+  const bodies = targets.map((t) => CHAT_BODY(t.model));
+  for (let i = 0; i < 3000; i++) for (let k = 0; k < targets.length; k++) await timedRequest(pools[k], bodies[k]);
+  const samples: number[][] = targets.map(() => []);
   for (let b = 0; b < blocks; b++) {
-    for (let i = 0; i < perBlock; i++) d.push(await timedRequest(direct, dBody));
-    for (let i = 0; i < perBlock; i++) g.push(await timedRequest(gw, gBody));
+    for (let k = 0; k < targets.length; k++) for (let i = 0; i < perBlock; i++) samples[k].push(await timedRequest(pools[k], bodies[k]));
   }
-  await direct.close();
-  await gw.close();
-  return { direct: summary(d), gateway: summary(g) };
+  await Promise.all(pools.map((p) => p.close()));
+  return samples.map(summary);
 }
 
 interface AutocannonResult {
@@ -275,8 +315,10 @@ async function pacedRun(pool: Pool, model: string, rate: number, seconds: number
 
 async function main(): Promise<void> {
   const quick = args.has('--quick');
-  const upstream = await startChild('upstream');
-  const gateway = await startChild('gateway', [`--upstream=${upstream.url}`, ...[...args].filter((a) => a.startsWith('--trace-store='))]);
+  const bundle = await bundleSelf();
+  const upstream = await startChild(bundle, 'upstream');
+  const gateway = await startChild(bundle, 'gateway', [`--upstream=${upstream.url}`, ...[...args].filter((a) => a.startsWith('--trace-store='))]);
+  const reference = await startChild(bundle, 'reference', [`--upstream=${upstream.url}`]);
   const gwPid = gateway.child.pid!;
   let rssMax = 0;
   const rssStart = rssMb(gwPid);
@@ -305,60 +347,76 @@ async function main(): Promise<void> {
     cpu[name].cpuUsPerRequest = (cpu[name].cpuSeconds * 1e6) / cpu[name].requests;
     return r;
   };
-  log(`upstream ${upstream.url}  gateway ${gateway.url} (pid ${gwPid})  cores ${(await import('node:os')).cpus().length}`);
+  log(`upstream ${upstream.url}  gateway ${gateway.url} (pid ${gwPid})  reference proxy ${reference.url}  cores ${(await import('node:os')).cpus().length}`);
 
+  const direct: Target = { url: upstream.url, model: 'sim-chat' };
+  const gw: Target = { url: gateway.url, model: 'support-bot' };
+  const ref: Target = { url: reference.url, model: 'support-bot' };
   const skip = (part: string) => args.has(`--skip-${part}`);
   const none = { p50: NaN, p99: NaN, mean: NaN, n: 0 };
   log('(a) sequential latency, one connection, alternating blocks ...');
-  const seq = skip('a') ? { direct: none, gateway: none } : await measured('a', () => sequentialLatency(upstream.url, gateway.url, quick ? 6 : 20, 1000));
+  const [seqDirect, seqGw, seqRef] = skip('a') ? [none, none, none] : await measured('a', () => sequentialLatency([direct, gw, ref], quick ? 6 : 20, 1000));
 
+  // (b) and (c): runs alternate direct, gateway, reference; the best run of each counts.
+  const rounds = quick ? 1 : 2;
   const tSeconds = quick ? 3 : 8;
-  log(`(b) throughput, 50 connections, ${tSeconds} s per run, alternating ...`);
-  const noTp = { rps: NaN, total: 0, errors: 0, non2xx: 0, p99: NaN };
-  const tpDirect1 = skip('b') ? noTp : await throughput(upstream.url, 'sim-chat', tSeconds);
-  const tpGw1 = skip('b') ? noTp : await measured('b', () => throughput(gateway.url, 'support-bot', tSeconds));
-  const tpDirect2 = quick || skip('b') ? tpDirect1 : await throughput(upstream.url, 'sim-chat', tSeconds);
-  const tpGw2 = quick || skip('b') ? tpGw1 : await measured('b', () => throughput(gateway.url, 'support-bot', tSeconds));
+  log(`(b) throughput, 50 connections, ${tSeconds} s per run, ${rounds} round(s) alternating ...`);
+  const tp = { direct: [] as Awaited<ReturnType<typeof throughput>>[], gw: [] as Awaited<ReturnType<typeof throughput>>[], ref: [] as Awaited<ReturnType<typeof throughput>>[] };
+  for (let r = 0; r < rounds && !skip('b'); r++) {
+    tp.direct.push(await throughput(direct.url, direct.model, tSeconds));
+    tp.gw.push(await measured('b', () => throughput(gw.url, gw.model, tSeconds)));
+    tp.ref.push(await throughput(ref.url, ref.model, tSeconds));
+  }
 
   const pSeconds = quick ? 4 : 10;
-  log(`(c) steady 1,000 req/s paced evenly, ${pSeconds} s per run, alternating ...`);
-  const noPaced = { ...none, failed: 0, achievedRps: NaN };
-  const pd1 = skip('c') ? noPaced : await paced(upstream.url, 'sim-chat', 1000, pSeconds);
-  const pg1 = skip('c') ? noPaced : await measured('c', () => paced(gateway.url, 'support-bot', 1000, pSeconds));
-  const pd2 = quick || skip('c') ? pd1 : await paced(upstream.url, 'sim-chat', 1000, pSeconds);
-  const pg2 = quick || skip('c') ? pg1 : await measured('c', () => paced(gateway.url, 'support-bot', 1000, pSeconds));
+  log(`(c) steady 1,000 req/s paced evenly, ${pSeconds} s per run, ${rounds} round(s) alternating ...`);
+  const pc = { direct: [] as Awaited<ReturnType<typeof paced>>[], gw: [] as Awaited<ReturnType<typeof paced>>[], ref: [] as Awaited<ReturnType<typeof paced>>[] };
+  for (let r = 0; r < rounds && !skip('c'); r++) {
+    pc.direct.push(await paced(direct.url, direct.model, 1000, pSeconds));
+    pc.gw.push(await measured('c', () => paced(gw.url, gw.model, 1000, pSeconds)));
+    pc.ref.push(await paced(ref.url, ref.model, 1000, pSeconds));
+  }
 
   clearInterval(sampler);
   type Dist = { n?: number; p50?: number; p99: number; max: number };
   const stats = await ask<{ written: number; dropped: number; queued: number; loopDelayMs: Dist; writeMs: Dist; gcMs: Dist }>('stats');
   gateway.child.send({ type: 'stop' });
+  reference.child.send({ type: 'stop' });
   upstream.child.kill();
 
   const f = (n: number, d = 3) => n.toFixed(d);
-  const added50 = seq.gateway.p50 - seq.direct.p50;
-  const added99 = seq.gateway.p99 - seq.direct.p99;
-  const gwRps = Math.max(tpGw1.rps, tpGw2.rps);
-  const directRps = Math.max(tpDirect1.rps, tpDirect2.rps);
-  const tpErrors = tpGw1.errors + tpGw1.non2xx + tpGw2.errors + tpGw2.non2xx;
-  const pacedDirect = pd1.p99 <= pd2.p99 ? pd1 : pd2;
-  const pacedGw = pg1.p99 <= pg2.p99 ? pg1 : pg2;
+  const best = <T>(runs: T[], better: (x: T, y: T) => boolean): T | undefined => runs.reduce<T | undefined>((acc, r) => (acc === undefined || better(r, acc) ? r : acc), undefined);
+  const bestTp = (runs: typeof tp.gw) => best(runs, (x, y) => x.rps > y.rps) ?? { rps: NaN, total: 0, errors: 0, non2xx: 0, p99: NaN };
+  const bestPaced = (runs: typeof pc.gw) => best(runs, (x, y) => x.p99 < y.p99) ?? { ...none, failed: 0, achievedRps: NaN };
+  const added50 = seqGw.p50 - seqDirect.p50;
+  const added99 = seqGw.p99 - seqDirect.p99;
+  const [tpDirect, tpGw, tpRef] = [bestTp(tp.direct), bestTp(tp.gw), bestTp(tp.ref)];
+  const tpErrors = tp.gw.reduce((n, r) => n + r.errors + r.non2xx, 0);
+  const [pacedDirect, pacedGw, pacedRef] = [bestPaced(pc.direct), bestPaced(pc.gw), bestPaced(pc.ref)];
   const pacedAdded = pacedGw.p99 - pacedDirect.p99;
-  const pacedFailed = pg1.failed + pg2.failed;
+  const pacedFailed = pc.gw.reduce((n, r) => n + r.failed, 0);
+  const vsRef = (gwValue: number, refValue: number, unit: string, d = 3) => `reference ${f(refValue, d)}${unit}, gateway − reference ${f(gwValue - refValue, d)}${unit}`;
 
   const rows: Array<[string, string, string, string, boolean]> = [
-    ['(a) added latency p50', `${f(added50)} ms`, `direct ${f(seq.direct.p50)} / gw ${f(seq.gateway.p50)}`, `≤ ${TARGETS.p50AddedMs} ms`, added50 <= TARGETS.p50AddedMs],
-    ['(a) added latency p99', `${f(added99)} ms`, `direct ${f(seq.direct.p99)} / gw ${f(seq.gateway.p99)}`, `≤ ${TARGETS.p99AddedMs} ms`, added99 <= TARGETS.p99AddedMs],
-    ['(b) throughput, 50 conns', `${f(gwRps, 0)} req/s`, `direct ${f(directRps, 0)} req/s, gw errors ${tpErrors}`, `≥ ${TARGETS.throughputRps} req/s`, gwRps >= TARGETS.throughputRps && tpErrors === 0],
+    ['(a) added latency p50', `${f(added50)} ms`, `direct ${f(seqDirect.p50)} / gw ${f(seqGw.p50)}; ${vsRef(added50, seqRef.p50 - seqDirect.p50, ' ms')}`, `≤ ${TARGETS.p50AddedMs} ms`, added50 <= TARGETS.p50AddedMs],
+    ['(a) added latency p99', `${f(added99)} ms`, `direct ${f(seqDirect.p99)} / gw ${f(seqGw.p99)}; ${vsRef(added99, seqRef.p99 - seqDirect.p99, ' ms')}`, `≤ ${TARGETS.p99AddedMs} ms`, added99 <= TARGETS.p99AddedMs],
+    [
+      '(b) throughput, 50 conns',
+      `${f(tpGw.rps, 0)} req/s`,
+      `direct ${f(tpDirect.rps, 0)} req/s, gw errors ${tpErrors}; reference ${f(tpRef.rps, 0)} req/s (gateway ${f((100 * tpGw.rps) / tpRef.rps, 0)}% of it)`,
+      `≥ ${TARGETS.throughputRps} req/s`,
+      tpGw.rps >= TARGETS.throughputRps && tpErrors === 0,
+    ],
     [
       '(c) 1,000 req/s added p99',
       `${f(pacedAdded)} ms`,
-      `direct ${f(pacedDirect.p99)} / gw ${f(pacedGw.p99)} (p50 ${f(pacedDirect.p50)} / ${f(pacedGw.p50)}), ${f(pacedGw.achievedRps, 0)} req/s, failed ${pacedFailed}`,
+      `direct ${f(pacedDirect.p99)} / gw ${f(pacedGw.p99)} (p50 ${f(pacedDirect.p50)} / ${f(pacedGw.p50)}), ${f(pacedGw.achievedRps, 0)} req/s, failed ${pacedFailed}; ${vsRef(pacedAdded, pacedRef.p99 - pacedDirect.p99, ' ms')}`,
       `≤ ${TARGETS.pacedP99AddedMs} ms`,
       pacedAdded <= TARGETS.pacedP99AddedMs && pacedFailed === 0,
     ],
     ['gateway RSS (max)', `${f(rssMax, 1)} MB`, `at start ${f(rssStart, 1)} MB; traces written ${stats.written}, dropped ${stats.dropped}`, `≤ ${TARGETS.rssMb} MB`, rssMax <= TARGETS.rssMb],
   ];
-  const w = [26, 14, 78, 14];
+  const w = [26, 14, 120, 14];
   log('');
   log(`${'measure'.padEnd(w[0])}${'result'.padEnd(w[1])}${'detail'.padEnd(w[2])}${'target'.padEnd(w[3])}pass`);
   log('-'.repeat(w[0] + w[1] + w[2] + w[3] + 4));
@@ -366,9 +424,11 @@ async function main(): Promise<void> {
     log(`${name.padEnd(w[0])}${result.padEnd(w[1])}${detail.padEnd(w[2])}${target.padEnd(w[3])}${pass ? 'PASS' : 'FAIL'}`);
   }
   log('');
+  const list = (runs: Array<{ rps?: number; p99?: number }>, key: 'rps' | 'p99', d: number) => runs.map((r) => f(r[key]!, d)).join(', ');
   log(
-    `samples: (a) ${seq.direct.n} direct + ${seq.gateway.n} gateway; (b) runs ${[tpDirect1, tpGw1, tpDirect2, tpGw2].map((r) => f(r.rps, 0)).join(' / ')} (direct/gw/direct/gw); ` +
-      `(c) p99 runs direct ${f(pd1.p99)}, ${f(pd2.p99)} gw ${f(pg1.p99)}, ${f(pg2.p99)}`,
+    `samples: (a) ${seqDirect.n} direct + ${seqGw.n} gateway + ${seqRef.n} reference; ` +
+      `(b) req/s runs direct ${list(tp.direct, 'rps', 0)} | gw ${list(tp.gw, 'rps', 0)} | reference ${list(tp.ref, 'rps', 0)}; ` +
+      `(c) p99 runs direct ${list(pc.direct, 'p99', 3)} | gw ${list(pc.gw, 'p99', 3)} | reference ${list(pc.ref, 'p99', 3)}`,
   );
   log(
     `gateway CPU per request (user+system, traces and metrics included): ${Object.entries(cpu)
@@ -385,6 +445,8 @@ async function main(): Promise<void> {
   process.exitCode = rows.every((r) => r[4]) ? 0 : 1;
 }
 
+const upstreamArg = () => [...args].find((a) => a.startsWith('--upstream='))!.slice('--upstream='.length);
 if (role === 'upstream') await runUpstream();
-else if (role === 'gateway') await runGateway([...args].find((a) => a.startsWith('--upstream='))!.slice('--upstream='.length));
+else if (role === 'gateway') await runGateway(upstreamArg());
+else if (role === 'reference') await runReferenceProxy(upstreamArg());
 else await main();
