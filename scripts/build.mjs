@@ -28,19 +28,25 @@ function newestSource(dir, newest = 0) {
 export async function build(options = {}) {
   const outfile = options.outfile ?? bundlePath;
   const esbuild = await import('esbuild');
-  const result = await esbuild.build({
-    entryPoints: [options.entry ?? entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    write: false,
-    logLevel: 'silent',
-  });
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: [options.entry ?? entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      sourcemap: 'linked',
+      sourcesContent: false,
+      write: false,
+      logLevel: 'silent',
+    });
+  } finally {
+    // The build service is a child process: a long-running server must not keep it around.
+    await esbuild.stop();
+  }
   mkdirSync(dirname(outfile), { recursive: true });
   // Written beside and renamed: processes starting at the same time never read half a bundle.
   for (const file of [...result.outputFiles].sort((a) => (a.path.endsWith('.map') ? -1 : 1))) {
