@@ -91,7 +91,7 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
 /** Statements in one transaction on the given connection. */
 async function runStatements(db: Kysely<Database>, statements: WriteStatement[]): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    for (const st of statements) await trx.executeQuery(CompiledQuery.raw(st.sql, [...st.params]));
+    for (const st of statements) await trx.executeQuery(CompiledQuery.raw(st.sql, st.params));
   });
 }
 

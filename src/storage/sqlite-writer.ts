@@ -11,7 +11,7 @@ import { packagePath } from '../package-root.ts';
 
 export interface WriteStatement {
   sql: string;
-  params: readonly unknown[];
+  params: unknown[];
 }
 
 export interface SqliteWriterOptions {

@@ -4,6 +4,7 @@ import type { TraceQuery, TraceStore } from '../../features/telemetry/trace-stor
 import type { Capabilities } from '../capabilities.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { Database, TracesTable } from '../schema.ts';
+import type { WriteStatement } from '../sqlite-writer.ts';
 import { atomically, compact, orNull, type StoreContext } from './store-context.ts';
 
 // Every key in a fixed order: Kysely builds one column list for a multi-row insert.
@@ -124,7 +125,7 @@ export class KyselyTraceStore implements TraceStore {
   async insertMany(traces: Trace[]): Promise<void> {
     if (traces.length === 0) return;
     const rows = traces.map(traceValues);
-    const statements: { sql: string; params: unknown[] }[] = [];
+    const statements: WriteStatement[] = [];
     for (let i = 0; i < rows.length; i += this.maxRows) {
       const chunk = rows.slice(i, i + this.maxRows);
       const size = this.sizes.find((n) => n >= chunk.length)!;
