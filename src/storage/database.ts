@@ -3,7 +3,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, SqliteDialect, type Migration, type MigrationResultSet } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  NO_MIGRATIONS,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type Migration,
+  type MigrationResultSet,
+} from 'kysely';
 import { FailsafeError } from '../core/errors.ts';
 import { capabilitiesFor, type Capabilities, type Engine } from './capabilities.ts';
 import { migrations } from './migrations/index.ts';
@@ -52,7 +64,7 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     handle = { db, caps, engine: 'sqlite', url, close: () => db.destroy() };
     if (parsed.target !== ':memory:') {
       const writer = new SqliteWriter({
@@ -86,6 +98,27 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
   }
   if (options.migrate !== false) await migrateToLatest(handle);
   return handle;
+}
+
+/**
+ * Transactions start with BEGIN IMMEDIATE: they take the write lock up front, waiting for it under
+ * busy_timeout. The writer thread is a second connection; a deferred transaction that read before
+ * the thread committed could not upgrade its stale snapshot to write ("database is locked", at once).
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(sqliteConfig);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
 }
 
 /** Statements in one transaction on the given connection. */

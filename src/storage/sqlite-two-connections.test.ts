@@ -1,0 +1,72 @@
+// On an SQLite file the trace writer thread is a second connection. A main-thread transaction that
+// reads and then writes must not fail because that thread committed in between (in WAL mode a
+// deferred transaction cannot upgrade a stale read snapshot: SQLITE_BUSY, no retry).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Trace } from '../core/types.ts';
+import { openStorage, type StorageHandle } from './database.ts';
+import { createKyselyStores } from './kysely-stores.ts';
+
+const trace = (i: number): Trace => ({
+  requestId: `r-${i}`,
+  model: 'm',
+  version: 'v1',
+  kind: 'chat',
+  startedAt: 1_700_000_000_000 + i,
+  latencyMs: 1,
+  httpStatus: 200,
+  status: 'ok',
+  stream: false,
+  retried: false,
+  inputChars: 5,
+  outputChars: 5,
+  input: 'hello',
+  output: 'world',
+});
+
+describe('SQLite main connection beside the writer thread', () => {
+  let dir: string;
+  let storage: StorageHandle;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'failsafe-two-conn-'));
+    storage = await openStorage(`sqlite:${join(dir, 'f.db')}`);
+  });
+  afterEach(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('read-then-write transactions all commit while trace batches land from the thread', async () => {
+    const stores = createKyselyStores(storage);
+    let next = 0;
+    let writing = true;
+    const traceLoad = (async () => {
+      while (writing) await stores.traces.insertMany(Array.from({ length: 32 }, () => trace(next++)));
+    })();
+    const results: Array<'ok' | string> = [];
+    for (let k = 0; k < 200; k++) {
+      try {
+        await storage.db.transaction().execute(async (trx) => {
+          await trx.selectFrom('models').select('name').execute();
+          // Let the thread commit between this transaction's read and its write.
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          await trx
+            .insertInto('models')
+            .values({ name: `model-${k}`, kind: 'chat', tags: '[]', created_at: k })
+            .execute();
+        });
+        results.push('ok');
+      } catch (err) {
+        results.push((err as Error).message);
+      }
+    }
+    writing = false;
+    await traceLoad;
+    expect(results.filter((r) => r !== 'ok')).toEqual([]);
+    const n = await storage.db.selectFrom('traces').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(n.n)).toBe(next);
+  });
+});
