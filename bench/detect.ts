@@ -24,6 +24,7 @@ import { labelsNeededForPower } from '../src/core/stats/sequential.ts';
 import { simulateMonitoredTraffic, SIMULATED_MODELS, type SimulatedModel } from '../src/features/monitoring/monitor-simulation.ts';
 import type { VersionFault } from '../src/features/monitoring/synthetic-traffic.ts';
 import { startFailsafe } from '../src/main.ts';
+import { detectionConfig } from '../test/helpers/detection-stack.ts';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -125,21 +126,7 @@ async function endToEndTimeToDetect(): Promise<void> {
       const v1 = await startSimServer({ seed: 1 + run, baseLatencyMs: 20 });
       const v2 = await startSimServer({ seed: 100 + run, baseLatencyMs: 20 });
       const env = { ...process.env, FAILSAFE_LOG_LEVEL: 'silent' };
-      const raw = {
-        storage: `sqlite:${join(dir, 'failsafe.db')}`,
-        traces: { flushIntervalMs: 50 },
-        models: [
-          {
-            name: 'support-bot',
-            kind: 'chat',
-            versions: [
-              { version: 'v1', upstream: { url: `${v1.url}/v1`, model: 'sim-chat' }, stable: true },
-              { version: 'v2', upstream: { url: `${v2.url}/v1`, model: 'sim-chat' } },
-            ],
-            route: { v1: 50, v2: 50 },
-          },
-        ],
-      };
+      const raw = detectionConfig(`sqlite:${join(dir, 'failsafe.db')}`, { v1, v2 });
       const fs = await startFailsafe({ config: { config: parseConfig(raw, env), baseDir: dir }, port: 0, host: '127.0.0.1', env, background: true });
       try {
         const traffic = runLoad({ url: fs.url, path: '/v1/chat/completions', body: (i) => ({ model: 'support-bot', user: `c${i % 9}`, messages: [{ role: 'user', content: `question ${i}` }] }), rps: 200, durationMs: 8000 });

@@ -6,6 +6,7 @@ import { runLoad } from '../examples/sim-server/load-client.ts';
 import { startSimServer, type SimServer } from '../examples/sim-server/sim-server.ts';
 import { parseConfig } from '../src/config.ts';
 import { startFailsafe, type RunningFailsafe } from '../src/main.ts';
+import { detectionConfig } from './helpers/detection-stack.ts';
 import { createPostgresDatabase, pgAdminUrl } from './helpers/storage.ts';
 
 const ADMIN = `fsk_replicas_admin_${Math.random().toString(36).slice(2)}`;
@@ -23,21 +24,7 @@ describe.skipIf(!pgAdminUrl)(pgAdminUrl ? 'detection across replicas (PostgreSQL
     v1 = await startSimServer({ seed: 1, baseLatencyMs: 10 });
     v2 = await startSimServer({ seed: 2, baseLatencyMs: 10 });
     const env = { ...process.env, FAILSAFE_ADMIN_KEY: ADMIN, FAILSAFE_LOG_LEVEL: process.env.TEST_LOG ?? 'silent' };
-    const raw = {
-      storage: db.url,
-      traces: { flushIntervalMs: 50 },
-      models: [
-        {
-          name: 'support-bot',
-          kind: 'chat',
-          versions: [
-            { version: 'v1', upstream: { url: `${v1.url}/v1`, model: 'sim-chat' }, stable: true },
-            { version: 'v2', upstream: { url: `${v2.url}/v1`, model: 'sim-chat' } },
-          ],
-          route: { v1: 50, v2: 50 },
-        },
-      ],
-    };
+    const raw = detectionConfig(db.url, { v1, v2 });
     const config = () => ({ config: parseConfig(raw, env), baseDir: process.cwd() });
     a = await startFailsafe({ config: config(), port: 0, host: '127.0.0.1', env, background: true });
     b = await startFailsafe({ config: config(), port: 0, host: '127.0.0.1', env, background: true });

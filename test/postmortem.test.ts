@@ -12,6 +12,7 @@ import { startSimServer } from '../examples/sim-server/sim-server.ts';
 import { parseConfig } from '../src/config.ts';
 import type { Trace } from '../src/core/types.ts';
 import { startFailsafe, type RunningFailsafe } from '../src/main.ts';
+import { detectionConfig } from './helpers/detection-stack.ts';
 
 type Sim = Awaited<ReturnType<typeof startSimServer>>;
 
@@ -57,21 +58,12 @@ beforeAll(async () => {
   v1 = await startSimServer({ seed: 1, name: 'v1' });
   v2 = await startSimServer({ seed: 2, name: 'v2' });
   const env = { ...process.env, FAILSAFE_ADMIN_KEY: ADMIN, FAILSAFE_LOG_LEVEL: process.env.TEST_LOG ?? "silent" };
-  const raw = {
-    storage: `sqlite:${join(dir, 'failsafe.db')}`,
-    traces: { flushIntervalMs: 50 },
+  const raw = detectionConfig(`sqlite:${join(dir, 'failsafe.db')}`, { v1, v2 }, {
+    supportBot: {
+      golden: resolve('examples/golden/support-bot.jsonl'),
+      fallbacks: { static: 'Sorry, we are having trouble; please try again shortly.' },
+    },
     models: [
-      {
-        name: 'support-bot',
-        kind: 'chat',
-        versions: [
-          { version: 'v1', upstream: { url: `${v1.url}/v1`, model: 'sim-chat' }, stable: true },
-          { version: 'v2', upstream: { url: `${v2.url}/v1`, model: 'sim-chat' } },
-        ],
-        route: { v1: 50, v2: 50 },
-        golden: resolve('examples/golden/support-bot.jsonl'),
-        fallbacks: { static: 'Sorry, we are having trouble; please try again shortly.' },
-      },
       {
         name: 'fraud-scorer',
         kind: 'predict',
@@ -79,7 +71,7 @@ beforeAll(async () => {
         route: { v1: 100 },
       },
     ],
-  };
+  });
   fs = await startFailsafe({ config: { config: parseConfig(raw, env), baseDir: dir }, port: 0, host: '127.0.0.1', env, background: false });
 
   // Healthy traffic, then a fault on v2 from `onset`: unpinned requests to v2 are retried on v1,
