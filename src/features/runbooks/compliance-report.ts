@@ -6,22 +6,12 @@
 import { sha256Hex } from '../../core/canonical-json.ts';
 import { isoTime } from '../../core/iso-time.ts';
 import type { AuditEntry, EpochMs, Incident } from '../../core/types.ts';
-import { itemStatus, type AuditLink, type ItemStatus } from './runbook-checklist.ts';
+import { itemStatus, type ItemStatus, type StepStateView } from './runbook-checklist.ts';
 import type { Checklist, StepEvidence } from './runbook-store.ts';
 
 export const AUDIT_DIGEST_METHOD = 'sha256 of the entries\' hashes in seq order, joined by "\\n"';
 
-export interface ComplianceStep {
-  id: string;
-  title: string;
-  section: string | null;
-  kind: 'automatic' | 'manual';
-  action: string | null;
-  owner: { role: string; audience: string };
-  status: ItemStatus;
-  dueAt: string | null;
-  completedAt: string | null;
-  by: string | null;
+export interface ComplianceStep extends StepStateView {
   /** From detection to completion. */
   tookMs: number | null;
   /** The due time, from detection. */
@@ -29,13 +19,6 @@ export interface ComplianceStep {
   /** True when done by its due time (null: no due time, or not done). */
   onTime: boolean | null;
   lateByMs: number | null;
-  evidence: StepEvidence | null;
-  eventId: number | null;
-  audit: AuditLink | null;
-  deviation: string | null;
-  skipReason: string | null;
-  outOfOrder: string[];
-  escalatedAt: string | null;
 }
 
 export interface AuditTie {
@@ -48,6 +31,19 @@ export interface AuditTie {
   seqs: number[];
   sha256: string;
   method: string;
+}
+
+/** How many steps stand where: of one incident's checklist, or summed over the incidents of a range. */
+export interface StepCounts {
+  steps: number;
+  done: number;
+  skipped: number;
+  /** Open, overdue ones included. */
+  pending: number;
+  overdue: number;
+  onTime: number;
+  late: number;
+  deviations: number;
 }
 
 export interface ComplianceReport {
@@ -64,15 +60,7 @@ export interface ComplianceReport {
   };
   runbook: { id: string; version: number; hash: string; title: string } | null;
   generatedAt: string;
-  summary: {
-    steps: number;
-    done: number;
-    skipped: number;
-    pending: number;
-    overdue: number;
-    onTime: number;
-    late: number;
-    deviations: number;
+  summary: StepCounts & {
     escalated: number;
     /** Every step done or skipped. */
     complete: boolean;
@@ -195,15 +183,7 @@ export interface RangeComplianceReport {
     incidents: number;
     withChecklist: number;
     complete: number;
-    steps: number;
-    done: number;
-    skipped: number;
-    pending: number;
-    overdue: number;
-    onTime: number;
-    late: number;
-    deviations: number;
-  };
+  } & StepCounts;
   /** Per runbook step id: how often it was done, on time, skipped, open. */
   perStep: { id: string; title: string; done: number; onTime: number; late: number; skipped: number; open: number; medianTookMs: number | null }[];
   incidents: ComplianceReport[];

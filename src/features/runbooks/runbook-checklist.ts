@@ -312,17 +312,15 @@ export function overdueSteps(checklist: Checklist, now: EpochMs): RunbookStep[] 
 
 export type ItemStatus = 'pending' | 'overdue' | 'done' | 'skipped';
 
-export interface ChecklistItemView {
+/** A runbook step and where it stands: what the checklist and the compliance report show of each step. */
+export interface StepStateView {
   id: string;
   title: string;
   section: string | null;
   kind: 'automatic' | 'manual';
   action: string | null;
-  /** Evidence a person must give (any one of). */
-  requires: string[];
   status: ItemStatus;
   owner: { role: string; audience: string };
-  after: string[];
   dueAt: string | null;
   completedAt: string | null;
   by: string | null;
@@ -333,6 +331,12 @@ export interface ChecklistItemView {
   skipReason: string | null;
   outOfOrder: string[];
   escalatedAt: string | null;
+}
+
+export interface ChecklistItemView extends StepStateView {
+  /** Evidence a person must give (any one of). */
+  requires: string[];
+  after: string[];
 }
 
 export function itemStatus(state: StepState, now: EpochMs): ItemStatus {
