@@ -248,7 +248,8 @@ const HARD_FAULT_WINDOWS = [2, 10, 60];
 // holds about twenty.
 const HARD_FAULT_MIN_SAMPLES = 10;
 
-const rateDefaults = (over: Partial<RateSettings>): RateSettings => ({
+// What the hard-fault monitors (error, timeout and validity rates, latency) share.
+const HARD_FAULT_DEFAULTS: CommonSettings & { alpha: number; confidence: number } = {
   enabled: true,
   windows: HARD_FAULT_WINDOWS,
   minSamples: HARD_FAULT_MIN_SAMPLES,
@@ -259,6 +260,10 @@ const rateDefaults = (over: Partial<RateSettings>): RateSettings => ({
   // α and confidence as in rate-detector.ts: sliding windows every second need small per-look errors.
   alpha: 0.001,
   confidence: 0.999,
+};
+
+const rateDefaults = (over: Partial<RateSettings>): RateSettings => ({
+  ...HARD_FAULT_DEFAULTS,
   absoluteThreshold: 0.05,
   minEffect: { absolute: 0.01, relative: 1.5 },
   tau: 0.1,
@@ -287,15 +292,7 @@ export const BUILTIN_MONITOR_DEFAULTS: { [K in MonitorId]: SettingsOf[(typeof MO
   'error-rate': rateDefaults({}),
   'timeout-rate': rateDefaults({}),
   latency: {
-    enabled: true,
-    windows: HARD_FAULT_WINDOWS,
-    minSamples: HARD_FAULT_MIN_SAMPLES,
-    minBaselineSamples: 100,
-    baseline: 'auto',
-    baselineSeconds: 300,
-    consecutiveBreaches: 1,
-    alpha: 0.001,
-    confidence: 0.999,
+    ...HARD_FAULT_DEFAULTS,
     thresholdsMs: null,
     minRatio: 1.5,
     quantiles: [0.5, 0.95, 0.99],
