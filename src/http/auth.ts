@@ -18,8 +18,8 @@ declare module 'fastify' {
   }
 }
 
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(header);
   return match ? match[1]!.trim() : undefined;
@@ -29,17 +29,23 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 export const actorOf = (request: FastifyRequest): string => (request.apiKey ? `key:${request.apiKey.name}` : 'anonymous');
 
 export function makeRequireRole(authenticator: Authenticator) {
-  return (needed: Role): preHandlerAsyncHookHandler =>
+  /** The key an Authorization header presents, if it has at least the `needed` role; else a 401 or 403 FailsafeError. */
+  async function authorize(authorization: string | undefined, needed: Role): Promise<ApiKey> {
+    const token = bearerToken(authorization);
+    if (!token) throw new FailsafeError('UNAUTHORIZED', 'missing API key: send Authorization: Bearer <key>');
+    const key = await authenticator.authenticate(token);
+    if (!key) throw new FailsafeError('UNAUTHORIZED', 'invalid, revoked or expired API key');
+    if (!hasRole(key, needed)) {
+      throw new FailsafeError('FORBIDDEN', `this action needs the ${needed} role; the key "${key.name}" has ${key.role}`);
+    }
+    return key;
+  }
+  const requireRole = (needed: Role): preHandlerAsyncHookHandler =>
     async function requireRole(request: FastifyRequest, _reply: FastifyReply) {
-      const token = bearerToken(request);
-      if (!token) throw new FailsafeError('UNAUTHORIZED', 'missing API key: send Authorization: Bearer <key>');
-      const key = await authenticator.authenticate(token);
-      if (!key) throw new FailsafeError('UNAUTHORIZED', 'invalid, revoked or expired API key');
-      if (!hasRole(key, needed)) {
-        throw new FailsafeError('FORBIDDEN', `this action needs the ${needed} role; the key "${key.name}" has ${key.role}`);
-      }
-      request.apiKey = key;
+      request.apiKey = await authorize(request.headers.authorization, needed);
     };
+  // Routes served outside Fastify (the data plane) check keys with the same function.
+  return Object.assign(requireRole, { authorize });
 }
 
 export type RequireRole = ReturnType<typeof makeRequireRole>;

@@ -1,5 +1,6 @@
 // Assembles the HTTP server: data plane (/v1), admin API (/api/v1), /metrics, health, dashboard.
 // The composition root (src/main.ts) passes the feature plugins in.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { AppContext } from '../app-context.ts';
@@ -7,6 +8,19 @@ import { FailsafeError } from '../core/errors.ts';
 import { isDataPlanePath, openAiErrorBody, sendError } from './error-mapping.ts';
 
 export type FeaturePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void>;
+
+/**
+ * A handler that sees every request before Fastify does and answers the ones it owns (returns
+ * true). The data plane is served this way: its hot path skips Fastify's per-request work.
+ */
+export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Adds a RawRoute to the server (plugins call it while they register, before listen). */
+    addRawRoute(route: RawRoute): void;
+  }
+}
 
 export interface ServerOptions {
   bodyLimitBytes: number;
@@ -18,7 +32,18 @@ export interface ServerOptions {
 }
 
 export async function buildServer(ctx: AppContext, options: ServerOptions): Promise<FastifyInstance> {
+  const rawRoutes: RawRoute[] = [];
   const app = Fastify({
+    serverFactory: (fastifyHandler) => {
+      const server = createServer((req, res) => {
+        for (let i = 0; i < rawRoutes.length; i++) if (rawRoutes[i](req, res)) return;
+        fastifyHandler(req, res);
+      });
+      // What Fastify sets on a server it creates itself.
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      return server;
+    },
     loggerInstance: ctx.logger as FastifyBaseLogger,
     // Per-request logs would cost the gateway's hot path; traces and metrics record every request.
     logController: new LogController({ disableRequestLogging: true }),
@@ -31,6 +56,9 @@ export async function buildServer(ctx: AppContext, options: ServerOptions): Prom
     forceCloseConnections: true,
   });
 
+  app.decorate('addRawRoute', (route: RawRoute) => {
+    rawRoutes.push(route);
+  });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) => {
     if (isDataPlanePath(request.url)) {

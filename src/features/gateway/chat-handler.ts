@@ -3,8 +3,7 @@
 // id, system prompt, default params) and the answer is passed back with `model` set to the
 // Failsafe name. A version that fails before any byte reached the client is retried once on
 // the last stable version.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import '../../http/auth.ts';
+import type { ServerResponse } from 'node:http';
 import {
   Exchange,
   askFallback,
@@ -15,6 +14,8 @@ import {
   runValidator,
   stickyValueOf,
   upstreamFailure,
+  writeSseHead,
+  type GatewayCall,
   type GatewayRuntime,
 } from './exchange.ts';
 import type { ValidationOutcome } from './gateway-hooks.ts';
@@ -30,7 +31,6 @@ import {
   usageOf,
 } from './openai-shapes.ts';
 import { pickFrom, type CompiledVersion } from './route-table.ts';
-import { requestIdOf } from './request-id.ts';
 import { SseParser } from './sse.ts';
 import { UpstreamError, classifyError, describe } from './upstream-client.ts';
 
@@ -83,45 +83,45 @@ function toUpstreamError(err: unknown): UpstreamError {
 }
 
 export function chatHandler(rt: GatewayRuntime) {
-  return async function chatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const requestId = requestIdOf(request);
-    const body = request.body;
+  return async function chatCompletions(call: GatewayCall): Promise<void> {
+    const { requestId, res } = call;
+    const body = call.body;
     const bad = checkChatRequest(body);
-    if (bad) return sendApiError(reply, requestId, bad);
+    if (bad) return sendApiError(res, requestId, bad);
     const b = body as ChatBody;
     const { name, pinned } = splitModel(b.model);
     const route = rt.routes.get(name);
-    if (!route) return sendApiError(reply, requestId, apiError(404, `The model '${name}' does not exist`, 'model_not_found', 'model'));
+    if (!route) return sendApiError(res, requestId, apiError(404, `The model '${name}' does not exist`, 'model_not_found', 'model'));
     if (route.kind !== 'chat') {
-      return sendApiError(reply, requestId, apiError(400, `model '${name}' is a predict model: call POST /v1/models/${name}:predict`, 'wrong_model_kind', 'model'));
+      return sendApiError(res, requestId, apiError(400, `model '${name}' is a predict model: call POST /v1/models/${name}:predict`, 'wrong_model_kind', 'model'));
     }
     const ex = new Exchange(rt, requestId, 'chat', route, b, pinned);
     ex.stream = b.stream === true;
     const input = messagesText(b.messages, rt.inputTextCap);
     ex.inputText = input.text;
     ex.inputChars = input.chars;
-    ex.client = request.apiKey?.name ?? (typeof b.user === 'string' ? b.user : undefined);
+    ex.client = call.apiKey?.name ?? (typeof b.user === 'string' ? b.user : undefined);
 
     if (route.mode !== 'serving') {
       const answer = await askFallback(ex, route.mode === 'paused' ? 'paused' : 'fallback_mode');
-      if (answer) return sendFallback(ex, reply, answer);
+      if (answer) return sendFallback(ex, res, answer);
       const e =
         route.mode === 'paused'
           ? pausedError(rt, name)
           : { ...apiError(503, `model ${name} is in fallback mode and no fallback answer is available`, 'fallback_unavailable'), headers: { 'retry-after': String(rt.retryAfterSeconds) } };
       ex.finish({ httpStatus: 503, status: 'error', errorClass: route.mode === 'paused' ? 'paused' : 'fallback_unavailable' });
-      return sendApiError(reply, requestId, e);
+      return sendApiError(res, requestId, e);
     }
 
-    const pick = pickFrom(route, { pinnedVersion: pinned, stickyValue: stickyValueOf(route, request, b) }, rt.random);
+    const pick = pickFrom(route, { pinnedVersion: pinned, stickyValue: stickyValueOf(route, call.headers, b) }, rt.random);
     if (!pick.ok) {
       if (pick.reason === 'unknown_version') {
-        return sendApiError(reply, requestId, apiError(404, `model '${name}' has no version '${pinned}' (or it is retired)`, 'version_not_found', 'model'));
+        return sendApiError(res, requestId, apiError(404, `model '${name}' has no version '${pinned}' (or it is retired)`, 'version_not_found', 'model'));
       }
       const answer = await askFallback(ex, 'no_version');
-      if (answer) return sendFallback(ex, reply, answer);
+      if (answer) return sendFallback(ex, res, answer);
       ex.finish({ httpStatus: 503, status: 'error', errorClass: 'no_version' });
-      return sendApiError(reply, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
+      return sendApiError(res, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
     }
 
     if (rt.hooks.validateInput) {
@@ -129,16 +129,16 @@ export function chatHandler(rt: GatewayRuntime) {
       ex.addValidatorResults(outcome);
       if (outcome?.action === 'fallback') {
         const answer = await askFallback(ex, 'validator', { validators: outcome.results });
-        if (answer) return sendFallback(ex, reply, answer, 'input_validator');
+        if (answer) return sendFallback(ex, res, answer, 'input_validator');
       }
       if (outcome?.action === 'block' || outcome?.action === 'fallback') {
         ex.finish({ httpStatus: 400, status: 'blocked', errorClass: 'input_validator' });
-        return sendApiError(reply, requestId, apiError(400, 'the request failed an input check', 'input_blocked', 'messages'));
+        return sendApiError(res, requestId, apiError(400, 'the request failed an input check', 'input_blocked', 'messages'));
       }
     }
 
     ex.firstVersion = pick.version.name;
-    return ex.stream ? serveStream(ex, pick.version, reply) : serveJson(ex, pick.version, reply);
+    return ex.stream ? serveStream(ex, pick.version, res) : serveJson(ex, pick.version, res);
   };
 }
 
@@ -166,7 +166,7 @@ async function callJson(ex: Exchange, v: CompiledVersion): Promise<JsonResult> {
   }
 }
 
-async function serveJson(ex: Exchange, first: CompiledVersion, reply: FastifyReply): Promise<FastifyReply> {
+async function serveJson(ex: Exchange, first: CompiledVersion, res: ServerResponse): Promise<void> {
   const rt = ex.rt;
   let version = first;
   let r = await callJson(ex, version);
@@ -179,7 +179,7 @@ async function serveJson(ex: Exchange, first: CompiledVersion, reply: FastifyRep
       r = await callJson(ex, version);
     }
   }
-  if (!r.ok) return failed(ex, reply, version, r.error);
+  if (!r.ok) return failed(ex, res, version, r.error);
   ex.version = version;
 
   if (rt.hooks.validateOutput) {
@@ -195,11 +195,11 @@ async function serveJson(ex: Exchange, first: CompiledVersion, reply: FastifyRep
       stream: false,
     });
     ex.addValidatorResults(outcome);
-    if (outcome && (outcome.action === 'fallback' || outcome.action === 'block')) return blocked(ex, reply, outcome, r.text);
+    if (outcome && (outcome.action === 'fallback' || outcome.action === 'block')) return blocked(ex, res, outcome, r.text);
   }
 
   const usage = usageOf(r.body);
-  sendJson(reply, 200, ex.requestId, version.name, withModelName(r.raw, r.body, ex.name));
+  sendJson(res, 200, ex.requestId, version.name, withModelName(r.raw, r.body, ex.name));
   ex.finish({
     httpStatus: 200,
     status: 'ok',
@@ -210,27 +210,26 @@ async function serveJson(ex: Exchange, first: CompiledVersion, reply: FastifyRep
     errorMessage: firstError ? `first attempt on ${first.name} failed: ${firstError.message}` : undefined,
   });
   afterAnswer(ex, version, r.text, r.body);
-  return reply;
 }
 
-async function blocked(ex: Exchange, reply: FastifyReply, outcome: ValidationOutcome, outputText: string): Promise<FastifyReply> {
+async function blocked(ex: Exchange, res: ServerResponse, outcome: ValidationOutcome, outputText: string): Promise<void> {
   const version = ex.version!;
   if (outcome.action === 'fallback') {
     const answer = await askFallback(ex, 'validator', { version: version.name, validators: outcome.results });
-    if (answer) return sendFallback(ex, reply, answer, 'validator');
+    if (answer) return sendFallback(ex, res, answer, 'validator');
   }
   ex.finish({ httpStatus: 502, status: 'blocked', errorClass: 'validator', output: outputText });
-  return sendApiError(reply, ex.requestId, apiError(502, `the answer of model version ${version.name} failed an output check`, 'output_blocked'), version.name);
+  return sendApiError(res, ex.requestId, apiError(502, `the answer of model version ${version.name} failed an output check`, 'output_blocked'), version.name);
 }
 
-async function failed(ex: Exchange, reply: FastifyReply, version: CompiledVersion, err: UpstreamError): Promise<FastifyReply> {
+async function failed(ex: Exchange, res: ServerResponse, version: CompiledVersion, err: UpstreamError): Promise<void> {
   const answer = await askFallback(ex, 'upstream_failed', { errorClass: err.errorClass, version: version.name });
-  if (answer) return sendFallback(ex, reply, answer, err.errorClass, err.message);
+  if (answer) return sendFallback(ex, res, answer, err.errorClass, err.message);
   const e = upstreamFailure(err, version.name);
   // The version whose failure the client sees is named, so a failed request is attributable.
   ex.version = version;
   ex.finish({ httpStatus: e.status, status: 'error', errorClass: err.errorClass, errorMessage: err.message });
-  return sendApiError(reply, ex.requestId, e, version.name);
+  return sendApiError(res, ex.requestId, e, version.name);
 }
 
 function afterAnswer(ex: Exchange, version: CompiledVersion, outputText: string, response?: Record<string, unknown>): void {
@@ -271,69 +270,60 @@ function tokenFields(body: Record<string, unknown>) {
 
 type StreamResult = { started: true } | { started: false; error: UpstreamError };
 
-async function serveStream(ex: Exchange, first: CompiledVersion, reply: FastifyReply): Promise<FastifyReply> {
-  const raw = reply.raw;
+async function serveStream(ex: Exchange, first: CompiledVersion, res: ServerResponse): Promise<void> {
   const abort = new AbortController();
   const state = { clientGone: false };
   const onClose = () => {
-    if (!raw.writableFinished) {
+    if (!res.writableFinished) {
       state.clientGone = true;
       abort.abort();
     }
   };
-  raw.on('close', onClose);
+  res.on('close', onClose);
   try {
     let version = first;
-    let r = await streamAttempt(ex, version, reply, abort.signal, state);
+    let r = await streamAttempt(ex, version, res, abort.signal, state);
     if (!r.started && !state.clientGone) {
       const retry = ex.retryTarget(version);
       if (retry) {
         version = retry;
-        r = await streamAttempt(ex, version, reply, abort.signal, state);
+        r = await streamAttempt(ex, version, res, abort.signal, state);
       }
     }
     if (!r.started) {
       if (state.clientGone) {
         ex.version = version;
         ex.finish({ httpStatus: 499, status: 'error', errorClass: 'client_disconnected' });
-        reply.hijack();
-        return reply;
+        return;
       }
-      return failed(ex, reply, version, r.error);
+      return failed(ex, res, version, r.error);
     }
-    return reply;
   } finally {
-    raw.off('close', onClose);
+    res.off('close', onClose);
   }
 }
 
-function startStream(ex: Exchange, reply: FastifyReply, v: CompiledVersion): void {
-  reply.hijack();
-  reply.raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-request-id': ex.requestId,
-    'x-failsafe-version': v.name,
-  });
+function startStream(ex: Exchange, res: ServerResponse, v: CompiledVersion): void {
+  writeSseHead(res, ex.requestId, v.name);
   ex.ttfbMs = ex.elapsed();
 }
 
-function waitDrain(raw: FastifyReply['raw']): Promise<void> {
+function waitDrain(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      raw.off('drain', done);
-      raw.off('close', done);
+      res.off('drain', done);
+      res.off('close', done);
       resolve();
     };
-    raw.on('drain', done);
-    raw.on('close', done);
+    res.on('drain', done);
+    res.on('close', done);
   });
 }
 
 async function streamAttempt(
   ex: Exchange,
   v: CompiledVersion,
-  reply: FastifyReply,
+  res: ServerResponse,
   signal: AbortSignal,
   state: { clientGone: boolean },
 ): Promise<StreamResult> {
@@ -346,19 +336,19 @@ async function streamAttempt(
     else ex.attempts.push({ version: v.name, ok: false, errorClass: e.errorClass, latencyMs: performance.now() - t });
     return { started: false, error: e };
   };
-  let res;
+  let upstreamRes;
   try {
-    res = await rt.upstream.postStream(v, upstreamChatBody(ex.request, v, ex.name), signal);
+    upstreamRes = await rt.upstream.postStream(v, upstreamChatBody(ex.request, v, ex.name), signal);
   } catch (err) {
     return fail(toUpstreamError(err));
   }
 
   // Some upstreams answer a stream request with one JSON body: replay it as a stream.
-  if (!res.contentType.includes('text/event-stream')) {
+  if (!upstreamRes.contentType.includes('text/event-stream')) {
     let text: string | undefined;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await res.body.text());
+      parsed = JSON.parse(await upstreamRes.body.text());
       text = completionText(parsed);
     } catch (err) {
       if (!(err instanceof SyntaxError)) return fail(toUpstreamError(err));
@@ -366,16 +356,15 @@ async function streamAttempt(
     if (text === undefined) return fail(new UpstreamError('malformed_output', 'stream request answered with neither SSE nor a chat completion'));
     ex.attempts.push({ version: v.name, ok: true, latencyMs: performance.now() - t });
     ex.version = v;
-    startStream(ex, reply, v);
-    reply.raw.end(sseFromText(ex.requestId, ex.name, text, rt.clock.now()));
+    startStream(ex, res, v);
+    res.end(sseFromText(ex.requestId, ex.name, text, rt.clock.now()));
     const usage = usageOf(parsed as Record<string, unknown>);
     ex.finish({ httpStatus: 200, status: 'ok', output: text, promptTokens: usage.prompt, completionTokens: usage.completion });
     afterAnswer(ex, v, text);
     return { started: true };
   }
 
-  const raw = reply.raw;
-  const body = res.body;
+  const body = upstreamRes.body;
   body.setEncoding('utf8');
   const parser = new SseParser();
   const chunkHook = rt.hooks.validateChunk;
@@ -452,9 +441,9 @@ async function streamAttempt(
         if (!started) {
           started = true;
           ttfbAttempt = performance.now() - t;
-          startStream(ex, reply, v);
+          startStream(ex, res, v);
         }
-        if (!raw.write(out)) await waitDrain(raw);
+        if (!res.write(out)) await waitDrain(res);
       }
       if (blockedByValidator) break;
     }
@@ -466,9 +455,9 @@ async function streamAttempt(
           if (!started) {
             started = true;
             ttfbAttempt = performance.now() - t;
-            startStream(ex, reply, v);
+            startStream(ex, res, v);
           }
-          raw.write(out);
+          res.write(out);
         }
       }
       // A stream that ends without [DONE] but with a finish_reason is complete; without either it was cut.
@@ -483,24 +472,23 @@ async function streamAttempt(
   if (state.clientGone) {
     ex.attempts.push({ version: v.name, ok: true, latencyMs: performance.now() - t, ttfbMs: ttfbAttempt });
     ex.version = v;
-    if (!raw.destroyed) raw.destroy();
-    if (!started) reply.hijack();
+    if (!res.destroyed) res.destroy();
     ex.finish({ httpStatus: 499, status: 'error', errorClass: 'client_disconnected', output: text });
     return { started: true };
   }
   if (error && !started) return fail(error);
 
   ex.version = v;
-  if (!started) startStream(ex, reply, v); // an empty but complete stream
+  if (!started) startStream(ex, res, v); // an empty but complete stream
   if (error) {
     // Bytes already reached the client: no retry is possible. End the stream with an error event so
     // the client knows the answer is incomplete, instead of a silent [DONE].
     ex.attempts.push({ version: v.name, ok: false, errorClass: error.errorClass, latencyMs: performance.now() - t, ttfbMs: ttfbAttempt });
-    raw.end(sseErrorEvent(`the answer of model version ${v.name} was interrupted: ${error.message}`, 'upstream_stream_interrupted'));
+    res.end(sseErrorEvent(`the answer of model version ${v.name} was interrupted: ${error.message}`, 'upstream_stream_interrupted'));
     ex.finish({ httpStatus: 200, status: 'error', errorClass: error.errorClass, errorMessage: `stream interrupted: ${error.message}`, output: text, promptTokens, completionTokens });
     return { started: true };
   }
-  raw.end(SSE_DONE);
+  res.end(SSE_DONE);
   ex.attempts.push({ version: v.name, ok: true, latencyMs: performance.now() - t, ttfbMs: ttfbAttempt });
   if (rt.hooks.validateOutput && !blockedByValidator) {
     const outcome = await runValidator(ex, rt.hooks.validateOutput, {

@@ -1,8 +1,8 @@
 // What the chat and predict handlers share: the runtime they run in, the per-request state
 // (Exchange), answering errors and fallbacks in the surface's shape with the right headers, and
 // turning a finished request into its trace.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FIRST_UPSTREAM_HOST_TAG, type Clock, type ModelKind, type Trace, type TraceStatus, type ValidatorResult } from '../../core/types.ts';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FIRST_UPSTREAM_HOST_TAG, type ApiKey, type Clock, type ModelKind, type Trace, type TraceStatus, type ValidatorResult } from '../../core/types.ts';
 import type { AttemptRecord } from '../telemetry/attempt.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
 import type { FallbackAnswer, FallbackReason, GatewayHooks, ValidationOutcome } from './gateway-hooks.ts';
@@ -31,13 +31,18 @@ export interface GatewayRuntime {
   random: () => number;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** x-request-id of this data-plane request ('' until requestIdOf() fixes it). */
-    failsafeRequestId: string;
-    /** The body text as received (data-plane routes only), for pass-through without re-serializing. */
-    failsafeRawBody: string | undefined;
-  }
+/** A data-plane request as a handler sees it, and the response it answers on. */
+export interface GatewayCall {
+  /** x-request-id of this request (the client's when it is sane, else a new one). */
+  readonly requestId: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body. */
+  readonly body: unknown;
+  /** The body text as received, for pass-through without re-serializing. */
+  readonly rawBody: string;
+  /** The client key, when client auth is on. */
+  readonly apiKey: ApiKey | undefined;
+  readonly res: ServerResponse;
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -174,17 +179,26 @@ export async function runValidator<C>(
   }
 }
 
-export function sendJson(reply: FastifyReply, status: number, requestId: string, version: string | undefined, body: string): FastifyReply {
-  reply.code(status);
-  reply.header('content-type', JSON_TYPE);
-  reply.header('x-request-id', requestId);
-  if (version !== undefined) reply.header('x-failsafe-version', version);
-  return reply.send(body);
+/** Answers with a JSON body and the data plane's headers (x-request-id, x-failsafe-version when a version answered). */
+export function sendJson(res: ServerResponse, status: number, requestId: string, version: string | undefined, body: string, extra?: Record<string, string>): void {
+  // Headers as a flat list: Node writes them as given, without building a header map.
+  const headers = ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId];
+  if (version !== undefined) headers.push('x-failsafe-version', version);
+  if (extra) for (const k in extra) headers.push(k, extra[k]);
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
-export function sendApiError(reply: FastifyReply, requestId: string, e: ApiError, version?: string): FastifyReply {
-  if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
-  return sendJson(reply, e.status, requestId, version, errorJson(e));
+export function sendApiError(res: ServerResponse, requestId: string, e: ApiError, version?: string): void {
+  sendJson(res, e.status, requestId, version, errorJson(e), e.headers);
+}
+
+/** Starts an SSE answer. */
+export function writeSseHead(res: ServerResponse, requestId: string, version: string | undefined, fallback?: FallbackAnswer['source']): void {
+  const headers = ['content-type', 'text/event-stream; charset=utf-8', 'cache-control', 'no-cache', 'x-request-id', requestId];
+  if (version !== undefined) headers.push('x-failsafe-version', version);
+  if (fallback !== undefined) headers.push('x-failsafe-fallback', fallback);
+  res.writeHead(200, headers);
 }
 
 /** The client-facing error for a failed upstream call (after any retry). */
@@ -243,32 +257,24 @@ export async function askFallback(
 }
 
 /** Sends a fallback answer in the surface's shape and records the request. */
-export function sendFallback(ex: Exchange, reply: FastifyReply, answer: FallbackAnswer, errorClass?: string, errorMessage?: string): FastifyReply {
+export function sendFallback(ex: Exchange, res: ServerResponse, answer: FallbackAnswer, errorClass?: string, errorMessage?: string): void {
   const now = ex.rt.clock.now();
   const version = answer.source === 'model' ? answer.version : undefined;
-  reply.header('x-failsafe-fallback', answer.source);
+  const fallbackHeader = { 'x-failsafe-fallback': answer.source };
   let outputText: string;
   if (ex.kind === 'chat') {
     outputText = answer.text ?? fallbackBodyText(answer.body) ?? '';
     if (ex.stream) {
-      reply.hijack();
-      const headers: Record<string, string> = {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        'x-request-id': ex.requestId,
-        'x-failsafe-fallback': answer.source,
-      };
-      if (version !== undefined) headers['x-failsafe-version'] = version;
-      reply.raw.writeHead(200, headers);
-      reply.raw.end(sseFromText(ex.requestId, ex.name, outputText, now));
+      writeSseHead(res, ex.requestId, version, answer.source);
+      res.end(sseFromText(ex.requestId, ex.name, outputText, now));
     } else {
       const body = answer.body ? { ...answer.body, model: ex.name } : chatCompletionBody(ex.requestId, ex.name, outputText, now);
-      sendJson(reply, 200, ex.requestId, version, JSON.stringify(body));
+      sendJson(res, 200, ex.requestId, version, JSON.stringify(body), fallbackHeader);
     }
   } else {
     const body = answer.body ?? { predictions: answer.predictions ?? [] };
     outputText = JSON.stringify(body);
-    sendJson(reply, 200, ex.requestId, version, outputText);
+    sendJson(res, 200, ex.requestId, version, outputText, fallbackHeader);
   }
   ex.finish({
     httpStatus: 200,
@@ -279,7 +285,6 @@ export function sendFallback(ex: Exchange, reply: FastifyReply, answer: Fallback
     errorClass,
     errorMessage,
   });
-  return reply;
 }
 
 function fallbackBodyText(body: Record<string, unknown> | undefined): string | undefined {
@@ -290,9 +295,9 @@ function fallbackBodyText(body: Record<string, unknown> | undefined): string | u
 }
 
 /** The value that keeps this client on one arm, per the route's stickyKey. */
-export function stickyValueOf(route: CompiledRoute, request: FastifyRequest, body: Record<string, unknown>): string | undefined {
+export function stickyValueOf(route: CompiledRoute, headers: IncomingHttpHeaders, body: Record<string, unknown>): string | undefined {
   const s = route.sticky;
   if (!s) return undefined;
-  const v = s.kind === 'body' ? body[s.field] : request.headers[s.name];
+  const v = s.kind === 'body' ? body[s.field] : headers[s.name];
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 }

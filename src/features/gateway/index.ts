@@ -1,6 +1,6 @@
 // The data plane, assembled. main.ts calls createGateway() once and wires:
 //   - gateway.routeTable as the routing service's ServingSink (it calls apply() on every change),
-//   - gateway.plugin into buildServer's rootPlugins (/v1/*, GET /metrics),
+//   - gateway.plugin into buildServer's rootPlugins (/v1/* on its own router ahead of Fastify, GET /metrics),
 //   - gateway.telemetry for monitors (windows), feedback (lookupRecent, recordFeedback) and metrics,
 //   - gateway.setHooks({...}) from containment (fallback) and validators, whenever they exist,
 //   - await gateway.close() on shutdown (writes queued traces, closes upstream sockets).
@@ -87,7 +87,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     retryAfterSeconds: options.retryAfterSeconds ?? 30,
     random: options.random ?? Math.random,
   };
-  const plugin = gatewayPlugin(runtime, { clientAuth: config.server.clientAuth, metrics: options.metricsRoute });
+  const plugin = gatewayPlugin(runtime, { clientAuth: config.server.clientAuth, bodyLimitBytes: config.server.bodyLimitBytes, metrics: options.metricsRoute });
   return {
     routeTable,
     telemetry,

@@ -1,12 +1,9 @@
 // POST /v1/models/{name}:predict — KServe V1 (`{"instances":[...]}` → `{"predictions":[...]}`).
 // The body goes to the version's endpoint as received and a valid answer comes back byte for
 // byte: no re-serialization on the way in or out. Errors use the OpenAI shape (it is under /v1).
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import '../../http/auth.ts';
 import { splitModel } from './chat-handler.ts';
-import { Exchange, askFallback, pausedError, runValidator, sendApiError, sendFallback, sendJson, stickyValueOf, upstreamFailure, type GatewayRuntime } from './exchange.ts';
+import { Exchange, askFallback, pausedError, runValidator, sendApiError, sendFallback, sendJson, stickyValueOf, upstreamFailure, type GatewayCall, type GatewayRuntime } from './exchange.ts';
 import { apiError, checkPredictRequest, instanceFeatures, isPlainObject, predictionLabel } from './openai-shapes.ts';
-import { requestIdOf } from './request-id.ts';
 import { pickFrom, type CompiledVersion } from './route-table.ts';
 import { UpstreamError, classifyError, describe } from './upstream-client.ts';
 
@@ -39,35 +36,35 @@ async function callPredict(ex: Exchange, v: CompiledVersion, bodyText: string): 
 }
 
 export function predictHandler(rt: GatewayRuntime) {
-  return async function predict(request: FastifyRequest<{ Params: { target: string } }>, reply: FastifyReply): Promise<FastifyReply> {
-    const requestId = requestIdOf(request);
-    const target = request.params.target;
+  /** `target` is the path after /v1/models/, decoded: `name:predict` or `name@version:predict`. */
+  return async function predict(call: GatewayCall, target: string): Promise<void> {
+    const { requestId, res } = call;
     if (!target.endsWith(SUFFIX)) {
-      return sendApiError(reply, requestId, apiError(404, `no such endpoint: POST /v1/models/${target} (did you mean /v1/models/${target}:predict?)`, 'not_found'));
+      return sendApiError(res, requestId, apiError(404, `no such endpoint: POST /v1/models/${target} (did you mean /v1/models/${target}:predict?)`, 'not_found'));
     }
     const { name, pinned } = splitModel(target.slice(0, -SUFFIX.length));
-    const body = request.body;
+    const body = call.body;
     const bad = checkPredictRequest(body);
-    if (bad) return sendApiError(reply, requestId, bad);
+    if (bad) return sendApiError(res, requestId, bad);
     const b = body as Record<string, unknown>;
     const route = rt.routes.get(name);
-    if (!route) return sendApiError(reply, requestId, apiError(404, `The model '${name}' does not exist`, 'model_not_found', 'model'));
+    if (!route) return sendApiError(res, requestId, apiError(404, `The model '${name}' does not exist`, 'model_not_found', 'model'));
     if (route.kind !== 'predict') {
-      return sendApiError(reply, requestId, apiError(400, `model '${name}' is a chat model: call POST /v1/chat/completions`, 'wrong_model_kind', 'model'));
+      return sendApiError(res, requestId, apiError(400, `model '${name}' is a chat model: call POST /v1/chat/completions`, 'wrong_model_kind', 'model'));
     }
-    const bodyText = request.failsafeRawBody ?? JSON.stringify(b);
+    const bodyText = call.rawBody;
     const ex = new Exchange(rt, requestId, 'predict', route, b, pinned);
     ex.inputChars = bodyText.length;
     ex.inputText = bodyText.length > rt.inputTextCap ? bodyText.slice(0, rt.inputTextCap) : bodyText;
-    ex.client = request.apiKey?.name;
+    ex.client = call.apiKey?.name;
     const features = instanceFeatures(b.instances ?? b.inputs);
 
     if (route.mode !== 'serving') {
       const answer = await askFallback(ex, route.mode === 'paused' ? 'paused' : 'fallback_mode');
-      if (answer) return sendFallback(ex, reply, answer);
+      if (answer) return sendFallback(ex, res, answer);
       ex.finish({ httpStatus: 503, status: 'error', errorClass: route.mode === 'paused' ? 'paused' : 'fallback_unavailable', features });
       return sendApiError(
-        reply,
+        res,
         requestId,
         route.mode === 'paused'
           ? pausedError(rt, name)
@@ -75,15 +72,15 @@ export function predictHandler(rt: GatewayRuntime) {
       );
     }
 
-    const pick = pickFrom(route, { pinnedVersion: pinned, stickyValue: stickyValueOf(route, request, b) }, rt.random);
+    const pick = pickFrom(route, { pinnedVersion: pinned, stickyValue: stickyValueOf(route, call.headers, b) }, rt.random);
     if (!pick.ok) {
       if (pick.reason === 'unknown_version') {
-        return sendApiError(reply, requestId, apiError(404, `model '${name}' has no version '${pinned}' (or it is retired)`, 'version_not_found', 'model'));
+        return sendApiError(res, requestId, apiError(404, `model '${name}' has no version '${pinned}' (or it is retired)`, 'version_not_found', 'model'));
       }
       const answer = await askFallback(ex, 'no_version');
-      if (answer) return sendFallback(ex, reply, answer);
+      if (answer) return sendFallback(ex, res, answer);
       ex.finish({ httpStatus: 503, status: 'error', errorClass: 'no_version', features });
-      return sendApiError(reply, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
+      return sendApiError(res, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
     }
 
     if (rt.hooks.validateInput) {
@@ -91,11 +88,11 @@ export function predictHandler(rt: GatewayRuntime) {
       ex.addValidatorResults(outcome);
       if (outcome?.action === 'fallback') {
         const answer = await askFallback(ex, 'validator', { validators: outcome.results });
-        if (answer) return sendFallback(ex, reply, answer, 'input_validator');
+        if (answer) return sendFallback(ex, res, answer, 'input_validator');
       }
       if (outcome?.action === 'block' || outcome?.action === 'fallback') {
         ex.finish({ httpStatus: 400, status: 'blocked', errorClass: 'input_validator', features });
-        return sendApiError(reply, requestId, apiError(400, 'the request failed an input check', 'input_blocked', 'instances'));
+        return sendApiError(res, requestId, apiError(400, 'the request failed an input check', 'input_blocked', 'instances'));
       }
     }
 
@@ -114,11 +111,11 @@ export function predictHandler(rt: GatewayRuntime) {
     if (!r.ok) {
       const err = r.error;
       const answer = await askFallback(ex, 'upstream_failed', { errorClass: err.errorClass, version: version.name });
-      if (answer) return sendFallback(ex, reply, answer, err.errorClass, err.message);
+      if (answer) return sendFallback(ex, res, answer, err.errorClass, err.message);
       const e = upstreamFailure(err, version.name);
       ex.version = version;
       ex.finish({ httpStatus: e.status, status: 'error', errorClass: err.errorClass, errorMessage: err.message, features });
-      return sendApiError(reply, requestId, e, version.name);
+      return sendApiError(res, requestId, e, version.name);
     }
     ex.version = version;
 
@@ -138,14 +135,14 @@ export function predictHandler(rt: GatewayRuntime) {
       if (outcome && (outcome.action === 'fallback' || outcome.action === 'block')) {
         if (outcome.action === 'fallback') {
           const answer = await askFallback(ex, 'validator', { version: version.name, validators: outcome.results });
-          if (answer) return sendFallback(ex, reply, answer, 'validator');
+          if (answer) return sendFallback(ex, res, answer, 'validator');
         }
         ex.finish({ httpStatus: 502, status: 'blocked', errorClass: 'validator', output: r.text, features });
-        return sendApiError(reply, requestId, apiError(502, `the answer of model version ${version.name} failed an output check`, 'output_blocked'), version.name);
+        return sendApiError(res, requestId, apiError(502, `the answer of model version ${version.name} failed an output check`, 'output_blocked'), version.name);
       }
     }
 
-    sendJson(reply, 200, requestId, version.name, r.text);
+    sendJson(res, 200, requestId, version.name, r.text);
     ex.finish({
       httpStatus: 200,
       status: 'ok',
@@ -164,7 +161,6 @@ export function predictHandler(rt: GatewayRuntime) {
     }
     const shadow = rt.routes.shadowFor(route, version);
     if (shadow) void shadowPredict(ex, shadow, bodyText, features);
-    return reply;
   };
 }
 

@@ -34,8 +34,3 @@ export function requestIdFrom(header: string | string[] | undefined): string {
   if (typeof header === 'string' && SANE_ID.test(header)) return header;
   return newRequestId();
 }
-
-/** The request's id, fixed on first use (a sane client-sent x-request-id, or a new one). */
-export function requestIdOf(request: { headers: Record<string, string | string[] | undefined>; failsafeRequestId: string }): string {
-  return request.failsafeRequestId || (request.failsafeRequestId = requestIdFrom(request.headers['x-request-id']));
-}
