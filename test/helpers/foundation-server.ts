@@ -11,13 +11,33 @@ import { createKyselyStores } from '../../src/storage/kysely-stores.ts';
 import { createFoundation, type Foundation } from './foundation.ts';
 import { createSqliteStorage, type TestStorage } from './storage.ts';
 
+/** Secrets of one key per role. */
+export type RoleKeys = Record<'admin' | 'operator' | 'viewer' | 'client', string>;
+
 export interface FoundationServer {
   app: FastifyInstance;
   f: Foundation;
   storage: TestStorage;
-  /** Secrets of one key per role. */
-  keys: Record<'admin' | 'operator' | 'viewer' | 'client', string>;
+  keys: RoleKeys;
   close(): Promise<void>;
+}
+
+/** The bootstrap admin key (from FAILSAFE_ADMIN_KEY or generated) and one new key for each other role. */
+export async function createRoleKeys(f: Foundation): Promise<RoleKeys> {
+  const boot = await f.apiKeys.ensureBootstrapAdmin();
+  return {
+    admin: boot.status === 'created' ? boot.secret! : '',
+    operator: (await f.apiKeys.create({ name: 'ops', role: 'operator' }, { actor: 'test' })).secret,
+    viewer: (await f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret,
+    client: (await f.apiKeys.create({ name: 'app', role: 'client' }, { actor: 'test' })).secret,
+  };
+}
+
+/** Listens on a free port of 127.0.0.1; resolves to the base URL. */
+export async function listenOnLoopback(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }
 
 /**
@@ -50,14 +70,7 @@ export async function startFoundationServer(
   const config = parseConfig(options.config ?? {}, {});
   const ctx = foundationContext(f, storage, { config });
   const app = await buildServer(ctx, { bodyLimitBytes: 1024 * 1024, adminPlugins: [...foundationAdminPlugins, ...(options.adminPlugins ?? [])], rootPlugins: [] });
-  const boot = await f.apiKeys.ensureBootstrapAdmin();
-  const admin = boot.status === 'created' ? boot.secret! : '';
-  const keys = {
-    admin,
-    operator: (await f.apiKeys.create({ name: 'ops', role: 'operator' }, { actor: 'test' })).secret,
-    viewer: (await f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret,
-    client: (await f.apiKeys.create({ name: 'app', role: 'client' }, { actor: 'test' })).secret,
-  };
+  const keys = await createRoleKeys(f);
   return {
     app,
     f,

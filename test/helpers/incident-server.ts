@@ -8,7 +8,7 @@ import { createIncidentFeature, type IncidentFeature } from '../../src/features/
 import { buildServer } from '../../src/http/server.ts';
 import { createKyselyStores } from '../../src/storage/kysely-stores.ts';
 import { createFoundation, type Foundation } from './foundation.ts';
-import { foundationContext } from './foundation-server.ts';
+import { createRoleKeys, foundationContext, listenOnLoopback, type RoleKeys } from './foundation-server.ts';
 import { createSqliteStorage, type TestStorage } from './storage.ts';
 
 export interface IncidentServer {
@@ -16,7 +16,7 @@ export interface IncidentServer {
   f: Foundation;
   feature: IncidentFeature;
   storage: TestStorage;
-  keys: Record<'admin' | 'operator' | 'viewer' | 'client', string>;
+  keys: RoleKeys;
   /** Base URL once `listen()` ran. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -36,24 +36,14 @@ export async function startIncidentServer(options: { config?: unknown; clockStar
     adminPlugins: [...foundationAdminPlugins, ...feature.adminPlugins],
     rootPlugins: [],
   });
-  const boot = await f.apiKeys.ensureBootstrapAdmin();
-  const keys = {
-    admin: boot.status === 'created' ? boot.secret! : '',
-    operator: (await f.apiKeys.create({ name: 'ops', role: 'operator' }, { actor: 'test' })).secret,
-    viewer: (await f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret,
-    client: (await f.apiKeys.create({ name: 'app', role: 'client' }, { actor: 'test' })).secret,
-  };
+  const keys = await createRoleKeys(f);
   return {
     app,
     f,
     feature,
     storage,
     keys,
-    listen: async () => {
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const address = app.server.address();
-      return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    },
+    listen: () => listenOnLoopback(app),
     close: async () => {
       await feature.close();
       await app.close();

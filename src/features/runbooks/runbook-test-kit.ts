@@ -1,14 +1,12 @@
 // Test kit for the runbook area: the foundation services and the incident area over a real SQLite
 // file (or given stores), the runbook feature with its routes, a fake notifier that records what it
 // was asked to send, and one API key per role. Used by the runbook tests and test/runbook-e2e.test.ts.
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createFoundation, type Foundation } from '../../../test/helpers/foundation.ts';
+import { createRoleKeys, foundationContext, listenOnLoopback, type RoleKeys } from '../../../test/helpers/foundation-server.ts';
 import { createSqliteStorage, type TestStorage } from '../../../test/helpers/storage.ts';
-import type { AppContext, Services } from '../../app-context.ts';
 import { parseConfig } from '../../config.ts';
 import type { Audience, Incident } from '../../core/types.ts';
-import { makeRequireRole } from '../../http/auth.ts';
 import { buildServer } from '../../http/server.ts';
 import { createKyselyStores } from '../../storage/kysely-stores.ts';
 import { foundationAdminPlugins } from '../foundation-services.ts';
@@ -79,7 +77,7 @@ export async function createRunbookKit(options: { stores?: Stores; dirs?: string
 
 export interface RunbookServer extends RunbookKit {
   app: FastifyInstance;
-  keys: Record<'admin' | 'operator' | 'viewer' | 'client', string>;
+  keys: RoleKeys;
   listen(): Promise<string>;
 }
 
@@ -87,45 +85,18 @@ export interface RunbookServer extends RunbookKit {
 export async function startRunbookServer(options: { clockStart?: number } = {}): Promise<RunbookServer> {
   const kit = await createRunbookKit(options);
   const config = parseConfig({}, {});
-  const logger = pino({ level: 'silent' });
-  const ctx: AppContext = {
-    loaded: { config, baseDir: process.cwd() },
-    clock: kit.f.clock,
-    bus: kit.f.bus,
-    logger,
-    storage: kit.storage!.handle,
-    stores: kit.stores,
-    requireRole: makeRequireRole(kit.f.apiKeys),
-    services: {
-      audit: kit.f.audit,
-      apiKeys: kit.f.apiKeys,
-      registry: kit.f.registry,
-      routing: kit.f.routing,
-      feedback: kit.f.feedback,
-      incidents: kit.incidents,
-    } as Services,
-  };
+  const ctx = foundationContext(kit.f, kit.storage!, { config, services: { incidents: kit.incidents } });
   const app = await buildServer(ctx, {
     bodyLimitBytes: config.server.bodyLimitBytes,
     adminPlugins: [...foundationAdminPlugins, incidentRoutes, ...kit.feature.adminPlugins],
     rootPlugins: [],
   });
-  const boot = await kit.f.apiKeys.ensureBootstrapAdmin();
-  const keys = {
-    admin: boot.status === 'created' ? boot.secret! : '',
-    operator: (await kit.f.apiKeys.create({ name: 'ops', role: 'operator' }, { actor: 'test' })).secret,
-    viewer: (await kit.f.apiKeys.create({ name: 'watcher', role: 'viewer' }, { actor: 'test' })).secret,
-    client: (await kit.f.apiKeys.create({ name: 'app', role: 'client' }, { actor: 'test' })).secret,
-  };
+  const keys = await createRoleKeys(kit.f);
   return {
     ...kit,
     app,
     keys,
-    listen: async () => {
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const address = app.server.address();
-      return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    },
+    listen: () => listenOnLoopback(app),
     close: async () => {
       await app.close();
       await kit.close();
