@@ -6,20 +6,10 @@ import type { AppContext } from '../../app-context.ts';
 import { isoTime, parseTimeParam } from '../../core/iso-time.ts';
 import type { AuditEntry } from '../../core/types.ts';
 import { parseInput } from '../../http/parse-input.ts';
+import { hashedFields } from './audit-service.ts';
 
-export const auditEntryView = (e: AuditEntry) => ({
-  seq: e.seq,
-  at: isoTime(e.at),
-  actor: e.actor,
-  action: e.action,
-  target: e.target,
-  before: e.before,
-  after: e.after,
-  reason: e.reason,
-  requestId: e.requestId,
-  prevHash: e.prevHash,
-  hash: e.hash,
-});
+/** The entry as hashed (time as ISO 8601) and its hashes, so a reader can recompute the chain. */
+export const auditEntryView = (e: AuditEntry) => ({ ...hashedFields(e), at: isoTime(e.at), prevHash: e.prevHash, hash: e.hash });
 
 const listQuery = z.object({
   target: z.string().min(1).optional(),

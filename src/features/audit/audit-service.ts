@@ -39,22 +39,24 @@ export interface AuditVerifyResult {
 
 type HashedFields = Omit<AuditEntry, 'prevHash' | 'hash'>;
 
+/** The fields of an entry that its hash covers (all but the hashes), and nothing else it may carry. */
+export function hashedFields(e: HashedFields): HashedFields {
+  return {
+    seq: e.seq,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    before: e.before,
+    after: e.after,
+    reason: e.reason,
+    requestId: e.requestId,
+  };
+}
+
 /** sha256(prevHash + canonical JSON of the entry's fields). */
 export function auditEntryHash(prevHash: string, e: HashedFields): string {
-  return sha256Hex(
-    prevHash +
-      canonicalJson({
-        seq: e.seq,
-        at: e.at,
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        before: e.before,
-        after: e.after,
-        reason: e.reason,
-        requestId: e.requestId,
-      }),
-  );
+  return sha256Hex(prevHash + canonicalJson(hashedFields(e)));
 }
 
 /** What a JSON column gives back, so the hash is computed over exactly what will be read again. */
