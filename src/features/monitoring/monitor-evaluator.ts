@@ -9,7 +9,7 @@ import { fmt } from './format.ts';
 import { rateDetector } from '../../core/detectors/rate-detector.ts';
 import { latencyDetector } from '../../core/detectors/latency-detector.ts';
 import { driftDetector } from '../../core/detectors/drift-detector.ts';
-import { estimateOnset, type SecondCounts } from '../../core/detectors/estimate-onset.ts';
+import { estimateOnset, type OnsetEstimate, type SecondCounts } from '../../core/detectors/estimate-onset.ts';
 import { severityFor, type SeverityRules } from '../../core/detectors/severity.ts';
 import type { LatencySketch } from '../../core/stats/latency-sketch.ts';
 import type { RateCounts } from '../../core/stats/sequential.ts';
@@ -565,6 +565,22 @@ export function analyzeBreach(
   };
   const lookback = Math.min(Math.max(maxWindow(settings), 10), 600);
   const kind = MONITOR_KINDS[evaluation.monitor];
+  // Rates and latency: the impact since the change point when one was found, else the size of the
+  // breaching window.
+  const located = (
+    onset: OnsetEstimate | undefined,
+    impact: { since: EpochMs; magnitude: number; requests: number; affected: number },
+    describeOnset: (onset: OnsetEstimate) => string,
+  ): BreachAnalysis => ({
+    since: impact.since,
+    magnitude: impact.magnitude,
+    magnitudeSource: onset ? 'since-onset' : 'window',
+    severity: severityFor(family, impact.magnitude, rules),
+    requests: impact.requests,
+    affected: impact.affected,
+    detail: onset ? describeOnset(onset) : `no clear change point in the last ${lookback} s; size from the breaching window`,
+    ...(onset ? { onsetAt: onset.at } : {}),
+  });
 
   if (kind === 'rate') {
     const signal = RATE_SIGNALS[evaluation.monitor] as RateSignal;
@@ -586,21 +602,13 @@ export function analyzeBreach(
     const rateSince = rateOf(sinceCounts);
     const raw = signal.direction === 'increase' ? rateSince : p0 - rateSince;
     const magnitude = onset && Number.isFinite(raw) ? Math.round(Math.max(raw, 0) * 1e6) / 1e6 : fallbackMagnitude;
-    const out: BreachAnalysis = {
-      ...base,
-      since,
-      magnitude,
-      magnitudeSource: onset ? 'since-onset' : 'window',
-      severity: severityFor(family, magnitude, rules),
-      requests: sinceWindow.requests,
-      affected: signal.bad(sinceWindow),
-      detail: onset
-        ? `onset ${new Date(onset.at).toISOString()} (change point, LLR ${fmt(onset.logLikelihoodRatio)}): ` +
-          `${Number.isFinite(onset.rateBefore) ? `rate ${fmt(onset.rateBefore)} before` : 'no traffic before'}, ${fmt(rateSince)} since over ${sinceCounts.trials}`
-        : `no clear change point in the last ${lookback} s; size from the breaching window`,
-    };
-    if (onset) out.onsetAt = onset.at;
-    return out;
+    return located(
+      onset,
+      { since, magnitude, requests: sinceWindow.requests, affected: signal.bad(sinceWindow) },
+      (o) =>
+        `onset ${new Date(o.at).toISOString()} (change point, LLR ${fmt(o.logLikelihoodRatio)}): ` +
+        `${Number.isFinite(o.rateBefore) ? `rate ${fmt(o.rateBefore)} before` : 'no traffic before'}, ${fmt(rateSince)} since over ${sinceCounts.trials}`,
+    );
   }
 
   if (kind === 'latency') {
@@ -628,20 +636,11 @@ export function analyzeBreach(
         : sinceSketch.quantile(0.99) / limit;
       magnitude = Math.round(magnitude * 1000) / 1000;
     }
-    const out: BreachAnalysis = {
-      ...base,
-      since,
-      magnitude,
-      magnitudeSource: onset ? 'since-onset' : 'window',
-      severity: severityFor(family, magnitude, rules),
-      requests: sinceWindow.requests,
-      affected: sinceSketch.count > 0 ? sinceSketch.countAbove(limit) : 0,
-      detail: onset
-        ? `onset ${new Date(onset.at).toISOString()} (change point of requests slower than ${fmt(limit)} ms, LLR ${fmt(onset.logLikelihoodRatio)}); slowdown since ×${fmt(magnitude)}`
-        : `no clear change point in the last ${lookback} s; size from the breaching window`,
-    };
-    if (onset) out.onsetAt = onset.at;
-    return out;
+    return located(
+      onset,
+      { since, magnitude, requests: sinceWindow.requests, affected: sinceSketch.count > 0 ? sinceSketch.countAbove(limit) : 0 },
+      (o) => `onset ${new Date(o.at).toISOString()} (change point of requests slower than ${fmt(limit)} ms, LLR ${fmt(o.logLikelihoodRatio)}); slowdown since ×${fmt(magnitude)}`,
+    );
   }
 
   // Drift and mean shift: the breaching window is the best estimate of when it started.
