@@ -55,6 +55,34 @@ async function runUpstream(): Promise<void> {
   process.send!({ type: 'ready', url: sim.url });
 }
 
+/** CPU seconds of this process's main thread (utime + stime from /proc; 10 ms ticks), NaN where /proc is missing. */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Answers the parent's `mark`: requests served and CPU spent (whole process, main thread) since the last mark. */
+function answerCpuMarks(requests: () => number): void {
+  let cpuMark = process.cpuUsage();
+  let mainMark = mainThreadCpuSeconds();
+  let reqMark = requests();
+  process.on('message', (m: { type: string }) => {
+    if (m.type !== 'mark') return;
+    const c = process.cpuUsage(cpuMark);
+    const main = mainThreadCpuSeconds();
+    const n = requests() - reqMark;
+    process.send!({ type: 'mark', requests: n, cpuSeconds: (c.user + c.system) / 1e6, mainCpuSeconds: main - mainMark });
+    cpuMark = process.cpuUsage();
+    mainMark = main;
+    reqMark = requests();
+  });
+}
+
 /** The reference proxy: what every Node.js gateway pays before it does anything of its own. */
 async function runReferenceProxy(upstreamUrl: string): Promise<void> {
   const http = await import('node:http');
@@ -79,6 +107,7 @@ async function runReferenceProxy(upstreamUrl: string): Promise<void> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  answerCpuMarks(() => requests);
   process.on('message', (m: { type: string }) => {
     if (m.type === 'stop') process.exit(0);
   });
@@ -141,18 +170,9 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as { port: number };
-  let cpuMark = process.cpuUsage();
-  let reqMark = 0;
-  const requests = () => gateway.telemetry.recorder.written + gateway.telemetry.recorder.queued + gateway.telemetry.recorder.dropped;
+  // CPU time per request: the gateway's own cost, whatever else the machine does.
+  answerCpuMarks(() => gateway.telemetry.recorder.written + gateway.telemetry.recorder.queued + gateway.telemetry.recorder.dropped);
   process.on('message', async (m: { type: string }) => {
-    if (m.type === 'mark') {
-      // CPU time per request since the last mark: the gateway's own cost, whatever the machine does.
-      const c = process.cpuUsage(cpuMark);
-      const n = requests() - reqMark;
-      process.send!({ type: 'mark', requests: n, cpuUsPerRequest: n > 0 ? (c.user + c.system) / n : NaN, cpuSeconds: (c.user + c.system) / 1e6 });
-      cpuMark = process.cpuUsage();
-      reqMark = requests();
-    }
     if (m.type === 'stats') {
       await gateway.telemetry.flush();
       const q = (list: number[], p: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(p * list.length))] ?? NaN;
@@ -327,24 +347,28 @@ async function main(): Promise<void> {
     if (r > rssMax) rssMax = r;
   }, 200);
   const log = (s: string) => process.stdout.write(`${s}\n`);
-  const ask = <T>(type: string): Promise<T> =>
+  const askChild = <T>(child: ChildProcess, type: string): Promise<T> =>
     new Promise((resolve) => {
       const on = (m: { type: string }) => {
         if (m.type !== type) return;
-        gateway.child.off('message', on);
+        child.off('message', on);
         resolve(m as T);
       };
-      gateway.child.on('message', on);
-      gateway.child.send({ type });
+      child.on('message', on);
+      child.send({ type });
     });
-  type Mark = { requests: number; cpuUsPerRequest: number; cpuSeconds: number };
+  const ask = <T>(type: string): Promise<T> => askChild<T>(gateway.child, type);
+  type Mark = { requests: number; cpuSeconds: number; mainCpuSeconds: number };
+  /** CPU per part and proxy ("b gateway", "b reference"), summed over its runs. */
   const cpu: Record<string, Mark> = {};
-  const measured = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    await ask<Mark>('mark');
+  const measured = async <T>(name: string, proxy: 'gateway' | 'reference', fn: () => Promise<T>): Promise<T> => {
+    const child = proxy === 'gateway' ? gateway.child : reference.child;
+    await askChild<Mark>(child, 'mark');
     const r = await fn();
-    const m = await ask<Mark>('mark');
-    cpu[name] = cpu[name] ? { requests: cpu[name].requests + m.requests, cpuSeconds: cpu[name].cpuSeconds + m.cpuSeconds, cpuUsPerRequest: NaN } : m;
-    cpu[name].cpuUsPerRequest = (cpu[name].cpuSeconds * 1e6) / cpu[name].requests;
+    const m = await askChild<Mark>(child, 'mark');
+    const key = `${name} ${proxy}`;
+    const prev = cpu[key] ?? { requests: 0, cpuSeconds: 0, mainCpuSeconds: 0 };
+    cpu[key] = { requests: prev.requests + m.requests, cpuSeconds: prev.cpuSeconds + m.cpuSeconds, mainCpuSeconds: prev.mainCpuSeconds + m.mainCpuSeconds };
     return r;
   };
   log(`upstream ${upstream.url}  gateway ${gateway.url} (pid ${gwPid})  reference proxy ${reference.url}  cores ${(await import('node:os')).cpus().length}`);
@@ -355,7 +379,7 @@ async function main(): Promise<void> {
   const skip = (part: string) => args.has(`--skip-${part}`);
   const none = { p50: NaN, p99: NaN, mean: NaN, n: 0 };
   log('(a) sequential latency, one connection, alternating blocks ...');
-  const [seqDirect, seqGw, seqRef] = skip('a') ? [none, none, none] : await measured('a', () => sequentialLatency([direct, gw, ref], quick ? 6 : 20, 1000));
+  const [seqDirect, seqGw, seqRef] = skip('a') ? [none, none, none] : await measured('a', 'gateway', () => sequentialLatency([direct, gw, ref], quick ? 6 : 20, 1000));
 
   // (b) and (c): runs alternate direct, gateway, reference; the best run of each counts.
   const rounds = quick ? 1 : 2;
@@ -364,8 +388,8 @@ async function main(): Promise<void> {
   const tp = { direct: [] as Awaited<ReturnType<typeof throughput>>[], gw: [] as Awaited<ReturnType<typeof throughput>>[], ref: [] as Awaited<ReturnType<typeof throughput>>[] };
   for (let r = 0; r < rounds && !skip('b'); r++) {
     tp.direct.push(await throughput(direct.url, direct.model, tSeconds));
-    tp.gw.push(await measured('b', () => throughput(gw.url, gw.model, tSeconds)));
-    tp.ref.push(await throughput(ref.url, ref.model, tSeconds));
+    tp.gw.push(await measured('b', 'gateway', () => throughput(gw.url, gw.model, tSeconds)));
+    tp.ref.push(await measured('b', 'reference', () => throughput(ref.url, ref.model, tSeconds)));
   }
 
   const pSeconds = quick ? 4 : 10;
@@ -373,8 +397,8 @@ async function main(): Promise<void> {
   const pc = { direct: [] as Awaited<ReturnType<typeof paced>>[], gw: [] as Awaited<ReturnType<typeof paced>>[], ref: [] as Awaited<ReturnType<typeof paced>>[] };
   for (let r = 0; r < rounds && !skip('c'); r++) {
     pc.direct.push(await paced(direct.url, direct.model, 1000, pSeconds));
-    pc.gw.push(await measured('c', () => paced(gw.url, gw.model, 1000, pSeconds)));
-    pc.ref.push(await paced(ref.url, ref.model, 1000, pSeconds));
+    pc.gw.push(await measured('c', 'gateway', () => paced(gw.url, gw.model, 1000, pSeconds)));
+    pc.ref.push(await measured('c', 'reference', () => paced(ref.url, ref.model, 1000, pSeconds)));
   }
 
   clearInterval(sampler);
@@ -430,10 +454,11 @@ async function main(): Promise<void> {
       `(b) req/s runs direct ${list(tp.direct, 'rps', 0)} | gw ${list(tp.gw, 'rps', 0)} | reference ${list(tp.ref, 'rps', 0)}; ` +
       `(c) p99 runs direct ${list(pc.direct, 'p99', 3)} | gw ${list(pc.gw, 'p99', 3)} | reference ${list(pc.ref, 'p99', 3)}`,
   );
+  const perRequest = (seconds: number, n: number) => f((seconds * 1e6) / n, 0);
   log(
-    `gateway CPU per request (user+system, traces and metrics included): ${Object.entries(cpu)
-      .map(([k, m]) => `(${k}) ${f(m.cpuUsPerRequest, 0)} µs over ${m.requests} requests`)
-      .join(', ')}`,
+    `CPU per request, user+system (main thread): ${Object.entries(cpu)
+      .map(([k, m]) => `(${k}) ${perRequest(m.cpuSeconds, m.requests)} µs (${perRequest(m.mainCpuSeconds, m.requests)}) over ${m.requests}`)
+      .join('; ')}. The gateway's figure includes tracing (writer thread) and metrics.`,
   );
   log(
     `gateway stalls: event-loop delay p50 ${f(stats.loopDelayMs.p50!, 2)} / p99 ${f(stats.loopDelayMs.p99, 2)} / max ${f(stats.loopDelayMs.max, 1)} ms; ` +
