@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startSimServer } from '../../examples/sim-server/sim-server.ts';
 import { parseConfig } from '../../src/config.ts';
 import { startFailsafe, type RunningFailsafe } from '../../src/main.ts';
+import { supportBotModel } from './detection-stack.ts';
 
 type SimServer = Awaited<ReturnType<typeof startSimServer>>;
 
@@ -36,15 +37,7 @@ export async function startDashboardStack(options: { extraConfig?: Record<string
   const raw = {
     storage: `sqlite:${join(dir, 'failsafe.db')}`,
     models: [
-      {
-        name: 'support-bot',
-        kind: 'chat',
-        versions: [
-          { version: 'v1', upstream: { url: `${sims.v1.url}/v1`, model: 'sim-chat' }, stable: true },
-          { version: 'v2', upstream: { url: `${sims.v2.url}/v1`, model: 'sim-chat' } },
-        ],
-        route: { v2: 100 },
-      },
+      supportBotModel(sims, { route: { v2: 100 } }),
       {
         name: 'fraud-scorer',
         kind: 'predict',
