@@ -29,7 +29,7 @@ export interface TelemetryOptions {
   defaultMetrics?: boolean;
   /** How often retention runs (default 10 minutes). */
   retentionIntervalMs?: number;
-  /** Traces per store write (default 32). */
+  /** Traces per store write (default 256). */
   batchSize?: number;
 }
 
