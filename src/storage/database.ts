@@ -30,10 +30,10 @@ export interface StorageHandle {
   /** For PostgreSQL: the pool, for LISTEN/NOTIFY and advisory locks on a dedicated client. */
   pgPool?: pg.Pool;
   /**
-   * Bulk writes (trace batches) off the event loop: for an SQLite file, a thread with its own
+   * Bulk writes (trace batches, retention deletes) off the event loop: for an SQLite file, a thread with its own
    * connection; absent for PostgreSQL (its driver never blocks) and in-memory SQLite.
    */
-  bulkWrite?: (statements: WriteStatement[]) => Promise<void>;
+  bulkWrite?: (statements: WriteStatement[]) => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -121,10 +121,12 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-/** Statements in one transaction on the given connection. */
-async function runStatements(db: Kysely<Database>, statements: WriteStatement[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const st of statements) await trx.executeQuery(CompiledQuery.raw(st.sql, st.params));
+/** Statements in one transaction on the given connection; the rows they changed. */
+async function runStatements(db: Kysely<Database>, statements: WriteStatement[]): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    let changes = 0;
+    for (const st of statements) changes += Number((await trx.executeQuery(CompiledQuery.raw(st.sql, st.params))).numAffectedRows ?? 0);
+    return changes;
   });
 }
 

@@ -69,4 +69,24 @@ describe('SQLite main connection beside the writer thread', () => {
     const n = await storage.db.selectFrom('traces').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(next);
   });
+
+  it('retention deletes on the writer thread, in batches, and counts what it deleted', async () => {
+    const bulkWrite = storage.bulkWrite!;
+    const messages: number[] = [];
+    const stores = createKyselyStores({
+      ...storage,
+      bulkWrite: async (statements) => {
+        messages.push(statements.length);
+        return bulkWrite(statements);
+      },
+    });
+    for (let i = 0; i < 12_000; i += 1_000) await stores.traces.insertMany(Array.from({ length: 1_000 }, (_, j) => trace(i + j)));
+    messages.length = 0;
+    expect(await stores.traces.prune({ maxCount: 1_000 })).toBe(11_000);
+    // 11,000 rows in batches of 5,000: three deletes, each a message to the thread.
+    expect(messages).toEqual([1, 1, 1]);
+    expect(await stores.traces.query({ limit: 2_000 })).toHaveLength(1_000);
+    expect(await stores.traces.get('r-11999')).toBeDefined();
+    expect(await stores.traces.get('r-10999')).toBeUndefined();
+  });
 });

@@ -26,9 +26,13 @@ function prepared(sql) {
   return st;
 }
 
-const runAll = db.transaction((list) => {
-  for (const { sql, params } of list) prepared(sql).run(params);
-});
+/** Runs the statements in order; returns the rows they changed. */
+function run(list) {
+  let changes = 0;
+  for (const { sql, params } of list) changes += prepared(sql).run(params).changes;
+  return changes;
+}
+const runInTransaction = db.transaction(run);
 
 // A checkpoint that finds nothing to copy is cheap; this bounds the WAL when only the main
 // thread writes (its auto-checkpoint is off while this thread runs).
@@ -54,9 +58,8 @@ parentPort.on('message', (message) => {
     return;
   }
   try {
-    if (message.statements.length === 1) prepared(message.statements[0].sql).run(message.statements[0].params);
-    else runAll(message.statements);
-    parentPort.postMessage({ type: 'done', id: message.id });
+    const changes = message.statements.length === 1 ? run(message.statements) : runInTransaction(message.statements);
+    parentPort.postMessage({ type: 'done', id: message.id, changes });
   } catch (err) {
     parentPort.postMessage({ type: 'done', id: message.id, error: { message: String(err?.message ?? err), code: err?.code } });
   }

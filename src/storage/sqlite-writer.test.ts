@@ -29,8 +29,10 @@ describe('SqliteWriter (writes on a thread of their own)', () => {
       path,
       fallback: async (statements) => {
         fallbackCalls++;
-        db.transaction(() => {
-          for (const st of statements) db.prepare(st.sql).run(...st.params);
+        return db.transaction(() => {
+          let changes = 0;
+          for (const st of statements) changes += db.prepare(st.sql).run(...st.params).changes;
+          return changes;
         })();
       },
       onStarted: () => autocheckpoint.push(0),
@@ -46,7 +48,7 @@ describe('SqliteWriter (writes on a thread of their own)', () => {
 
   it('commits on the thread; the main connection reads the rows as soon as the write resolves', async () => {
     expect(writer.threadRunning).toBe(false);
-    await writer.write(insert(1, 50));
+    expect(await writer.write(insert(1, 50))).toBe(50);
     expect(writer.threadRunning).toBe(true);
     expect(count()).toBe(50);
     expect(fallbackCalls).toBe(0);

@@ -16,8 +16,8 @@ export interface WriteStatement {
 
 export interface SqliteWriterOptions {
   path: string;
-  /** Runs statements on the main thread's connection (one transaction), when the thread is gone. */
-  fallback: (statements: WriteStatement[]) => Promise<void>;
+  /** Runs statements on the main thread's connection (one transaction), when the thread is gone; resolves with the rows changed. */
+  fallback: (statements: WriteStatement[]) => Promise<number>;
   /** Called once the thread is up, so the main connection can stop auto-checkpointing. */
   onStarted?: () => void;
   /** Called when the thread is gone (closed or crashed): checkpoints are the main connection's again. */
@@ -27,7 +27,7 @@ export interface SqliteWriterOptions {
 }
 
 interface Pending {
-  resolve: () => void;
+  resolve: (changes: number) => void;
   reject: (err: Error) => void;
   statements: WriteStatement[];
 }
@@ -45,12 +45,12 @@ export class SqliteWriter {
 
   constructor(private readonly options: SqliteWriterOptions) {}
 
-  /** Runs the statements in one transaction; resolves once committed. */
-  write(statements: WriteStatement[]): Promise<void> {
+  /** Runs the statements in one transaction; resolves once committed, with the rows they changed. */
+  write(statements: WriteStatement[]): Promise<number> {
     const worker = this.stopped ? undefined : (this.worker ?? this.start());
     if (!worker) return this.options.fallback(statements);
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, statements });
       // Keep the process alive while a write is on the thread, not longer.
       if (this.pending.size === 1) worker.ref();
@@ -71,13 +71,13 @@ export class SqliteWriter {
       return undefined;
     }
     worker.unref();
-    worker.on('message', (m: { type: string; id?: number; error?: { message: string; code?: string } }) => {
+    worker.on('message', (m: { type: string; id?: number; changes?: number; error?: { message: string; code?: string } }) => {
       if (m.type !== 'done' || m.id === undefined) return;
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-      else p.resolve();
+      else p.resolve(m.changes ?? 0);
       if (this.pending.size === 0) {
         worker.unref();
         for (const idle of this.whenIdle.splice(0)) idle();

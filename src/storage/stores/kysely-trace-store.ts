@@ -137,7 +137,10 @@ export class KyselyTraceStore implements TraceStore {
       statements.push({ sql: this.statement(size), params });
     }
     // An SQLite file: written by the writer thread, off the event loop (one transaction).
-    if (this.ctx.bulkWrite && !this.ctx.trx) return this.ctx.bulkWrite(statements);
+    if (this.ctx.bulkWrite && !this.ctx.trx) {
+      await this.ctx.bulkWrite(statements);
+      return;
+    }
     const run = async (db: Kysely<Database>) => {
       for (const st of statements) await db.executeQuery(CompiledQuery.raw(st.sql, st.params));
     };
@@ -219,12 +222,14 @@ export class KyselyTraceStore implements TraceStore {
 
   private async deleteInBatches(where: (eb: ExpressionBuilder<Database, 'traces'>) => Expression<SqlBool>): Promise<number> {
     let total = 0;
+    const query = this.ctx.db
+      .deleteFrom('traces')
+      .where('request_id', 'in', (eb) => eb.selectFrom('traces').select('request_id').where(where).limit(PRUNE_BATCH));
+    const bulkWrite = this.ctx.trx ? undefined : this.ctx.bulkWrite;
+    const compiled = bulkWrite && query.compile();
     for (;;) {
-      const result = await this.ctx.db
-        .deleteFrom('traces')
-        .where('request_id', 'in', (eb) => eb.selectFrom('traces').select('request_id').where(where).limit(PRUNE_BATCH))
-        .executeTakeFirst();
-      const n = Number(result.numDeletedRows);
+      // An SQLite file: deleted by the writer thread, so a large prune never holds the event loop.
+      const n = compiled ? await bulkWrite([{ sql: compiled.sql, params: [...compiled.parameters] }]) : Number((await query.executeTakeFirst()).numDeletedRows);
       total += n;
       if (n < PRUNE_BATCH) return total;
     }
