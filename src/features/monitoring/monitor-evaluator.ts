@@ -13,7 +13,6 @@ import { estimateOnset, type OnsetEstimate, type SecondCounts } from '../../core
 import { severityFor, type SeverityRules } from '../../core/detectors/severity.ts';
 import type { LatencySketch } from '../../core/stats/latency-sketch.ts';
 import type { RateCounts } from '../../core/stats/sequential.ts';
-import type { MetricWindow } from '../telemetry/metric-windows.ts';
 import {
   MONITOR_KINDS,
   type DriftSettings,
@@ -24,7 +23,8 @@ import {
   type RateSettings,
 } from './monitor-config.ts';
 import { meanShiftDetector } from './mean-shift-detector.ts';
-import { emptyWindow, mergeWindowInto } from './window-cache.ts';
+import { emptyWindow, type MetricWindow } from '../telemetry/metric-windows.ts';
+import { mergeWindowInto } from './window-cache.ts';
 import { binLabel, histogram, quantileEdges } from '../../core/stats/binning.ts';
 import { DRIFT_SIGNALS, RATE_SIGNALS, featureColumns, latencyOf, meanOutputChars, answered, type RateSignal } from './signals.ts';
 

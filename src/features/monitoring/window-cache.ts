@@ -6,7 +6,7 @@
 // their request's time, in any older bucket): those reach a cached block within `ttlMs`, the same
 // staleness the baselines already have.
 import type { EpochMs } from '../../core/types.ts';
-import { emptyCounts, newSketch, type MetricWindow, type WindowCounts } from '../telemetry/metric-windows.ts';
+import { emptyCounts, emptyWindow, type MetricWindow, type WindowCounts } from '../telemetry/metric-windows.ts';
 import type { WindowReader } from './monitor-evaluator.ts';
 
 export interface WindowCacheOptions {
@@ -26,25 +26,6 @@ export interface WindowCacheOptions {
 }
 
 const COUNT_KEYS = Object.keys(emptyCounts()) as Array<keyof WindowCounts>;
-
-/** A window with nothing in it, to merge others into. */
-export function emptyWindow(model: string, version: string, from: EpochMs, to: EpochMs): MetricWindow {
-  return {
-    model,
-    version,
-    shadow: false,
-    from,
-    to,
-    activeSeconds: 0,
-    ...emptyCounts(),
-    latency: newSketch(),
-    ttfb: newSketch(),
-    errorClasses: {},
-    predictions: {},
-    inputLengths: [],
-    features: [],
-  };
-}
 
 /** Adds `from` into `into` (the same merge the metric windows do for buckets). */
 export function mergeWindowInto(into: MetricWindow, from: MetricWindow): void {

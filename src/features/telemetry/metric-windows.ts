@@ -474,21 +474,7 @@ export class MetricWindows {
   /** Merge the buckets of [fromMs, toMs) into one window (seconds the ring no longer holds are absent). */
   snapshot(model: string, version: string, fromMs: EpochMs, toMs: EpochMs, options: { shadow?: boolean } = {}): MetricWindow {
     const shadow = options.shadow === true;
-    const w: MetricWindow = {
-      model,
-      version,
-      shadow,
-      from: fromMs,
-      to: toMs,
-      activeSeconds: 0,
-      ...emptyCounts(),
-      latency: newSketch(),
-      ttfb: newSketch(),
-      errorClasses: {},
-      predictions: {},
-      inputLengths: [],
-      features: [],
-    };
+    const w = emptyWindow(model, version, fromMs, toMs, shadow);
     const s = this.seriesFor(model, version, shadow, false);
     if (!s || s.lastSecond < 0) return w;
     const first = Math.max(Math.ceil(fromMs / 1000), s.lastSecond - this.size + 1);
@@ -539,6 +525,25 @@ function mergeCounts(into: WindowCounts, from: Partial<WindowCounts>): void {
     const v = from[k];
     if (v) into[k] += v;
   }
+}
+
+/** A window with nothing in it, to merge buckets or other windows into. */
+export function emptyWindow(model: string, version: string, from: EpochMs, to: EpochMs, shadow = false): MetricWindow {
+  return {
+    model,
+    version,
+    shadow,
+    from,
+    to,
+    activeSeconds: 0,
+    ...emptyCounts(),
+    latency: newSketch(),
+    ttfb: newSketch(),
+    errorClasses: {},
+    predictions: {},
+    inputLengths: [],
+    features: [],
+  };
 }
 
 function mergeBucketInto(w: MetricWindow, b: Bucket): void {
