@@ -7,12 +7,11 @@ import type { ServerResponse } from 'node:http';
 import {
   Exchange,
   askFallback,
-  pausedError,
+  chooseVersion,
   sendApiError,
   sendFallback,
   sendJson,
   runValidator,
-  stickyValueOf,
   upstreamFailure,
   writeSseHead,
   type GatewayCall,
@@ -30,7 +29,7 @@ import {
   sseFromText,
   usageOf,
 } from './openai-shapes.ts';
-import { pickFrom, type CompiledVersion } from './route-table.ts';
+import type { CompiledVersion } from './route-table.ts';
 import { SseParser } from './sse.ts';
 import { UpstreamError, classifyError, describe } from './upstream-client.ts';
 
@@ -102,27 +101,8 @@ export function chatHandler(rt: GatewayRuntime) {
     ex.inputChars = input.chars;
     ex.client = call.apiKey?.name ?? (typeof b.user === 'string' ? b.user : undefined);
 
-    if (route.mode !== 'serving') {
-      const answer = await askFallback(ex, route.mode === 'paused' ? 'paused' : 'fallback_mode');
-      if (answer) return sendFallback(ex, res, answer);
-      const e =
-        route.mode === 'paused'
-          ? pausedError(rt, name)
-          : { ...apiError(503, `model ${name} is in fallback mode and no fallback answer is available`, 'fallback_unavailable'), headers: { 'retry-after': String(rt.retryAfterSeconds) } };
-      ex.finish({ httpStatus: 503, status: 'error', errorClass: route.mode === 'paused' ? 'paused' : 'fallback_unavailable' });
-      return sendApiError(res, requestId, e);
-    }
-
-    const pick = pickFrom(route, { pinnedVersion: pinned, stickyValue: stickyValueOf(route, call.headers, b) }, rt.random);
-    if (!pick.ok) {
-      if (pick.reason === 'unknown_version') {
-        return sendApiError(res, requestId, apiError(404, `model '${name}' has no version '${pinned}' (or it is retired)`, 'version_not_found', 'model'));
-      }
-      const answer = await askFallback(ex, 'no_version');
-      if (answer) return sendFallback(ex, res, answer);
-      ex.finish({ httpStatus: 503, status: 'error', errorClass: 'no_version' });
-      return sendApiError(res, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
-    }
+    const picked = await chooseVersion(ex, call);
+    if (!picked) return;
 
     if (rt.hooks.validateInput) {
       const outcome = await runValidator(ex, rt.hooks.validateInput, { requestId, model: name, kind: 'chat', request: b, inputText: ex.inputText, stream: ex.stream });
@@ -137,8 +117,8 @@ export function chatHandler(rt: GatewayRuntime) {
       }
     }
 
-    ex.firstVersion = pick.version.name;
-    return ex.stream ? serveStream(ex, pick.version, res) : serveJson(ex, pick.version, res);
+    ex.firstVersion = picked.name;
+    return ex.stream ? serveStream(ex, picked, res) : serveJson(ex, picked, res);
   };
 }
 

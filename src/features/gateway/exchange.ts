@@ -7,7 +7,7 @@ import type { AttemptRecord } from '../telemetry/attempt.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
 import type { FallbackAnswer, FallbackReason, GatewayHooks, ValidationOutcome } from './gateway-hooks.ts';
 import { apiError, chatCompletionBody, errorJson, sseFromText, type ApiError } from './openai-shapes.ts';
-import type { CompiledRoute, CompiledVersion, RouteTable } from './route-table.ts';
+import { pickFrom, type CompiledRoute, type CompiledVersion, type RouteTable } from './route-table.ts';
 import { upstreamErrorMessage, type UpstreamClient, type UpstreamError } from './upstream-client.ts';
 
 export interface GatewayLogger {
@@ -224,10 +224,34 @@ export function upstreamFailure(err: UpstreamError, version: string): ApiError {
   }
 }
 
-export const pausedError = (rt: GatewayRuntime, name: string): ApiError => ({
-  ...apiError(503, `model ${name} is paused; try again later`, 'model_paused'),
-  headers: { 'retry-after': String(rt.retryAfterSeconds) },
-});
+/**
+ * The version this request goes to, or undefined when it was answered here: a model that is paused
+ * or in fallback mode, or has no version serving, gets a fallback answer or a 503 (with
+ * Retry-After when paused or in fallback mode); an unknown pinned version gets a 404.
+ */
+export async function chooseVersion(ex: Exchange, call: GatewayCall, features?: number[]): Promise<CompiledVersion | undefined> {
+  const { rt, route, name } = ex;
+  const { res, requestId } = call;
+  if (route.mode !== 'serving') {
+    const paused = route.mode === 'paused';
+    const answer = await askFallback(ex, paused ? 'paused' : 'fallback_mode');
+    if (answer) return void sendFallback(ex, res, answer);
+    ex.finish({ httpStatus: 503, status: 'error', errorClass: paused ? 'paused' : 'fallback_unavailable', features });
+    const e = paused
+      ? apiError(503, `model ${name} is paused; try again later`, 'model_paused')
+      : apiError(503, `model ${name} is in fallback mode and no fallback answer is available`, 'fallback_unavailable');
+    return void sendApiError(res, requestId, { ...e, headers: { 'retry-after': String(rt.retryAfterSeconds) } });
+  }
+  const pick = pickFrom(route, { pinnedVersion: ex.pinned, stickyValue: stickyValueOf(route, call.headers, ex.request) }, rt.random);
+  if (pick.ok) return pick.version;
+  if (pick.reason === 'unknown_version') {
+    return void sendApiError(res, requestId, apiError(404, `model '${name}' has no version '${ex.pinned}' (or it is retired)`, 'version_not_found', 'model'));
+  }
+  const answer = await askFallback(ex, 'no_version');
+  if (answer) return void sendFallback(ex, res, answer);
+  ex.finish({ httpStatus: 503, status: 'error', errorClass: 'no_version', features });
+  return void sendApiError(res, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
+}
 
 /** Asks the fallback hook for an answer; a throwing hook counts as none. */
 export async function askFallback(
@@ -295,7 +319,7 @@ function fallbackBodyText(body: Record<string, unknown> | undefined): string | u
 }
 
 /** The value that keeps this client on one arm, per the route's stickyKey. */
-export function stickyValueOf(route: CompiledRoute, headers: IncomingHttpHeaders, body: Record<string, unknown>): string | undefined {
+function stickyValueOf(route: CompiledRoute, headers: IncomingHttpHeaders, body: Record<string, unknown>): string | undefined {
   const s = route.sticky;
   if (!s) return undefined;
   const v = s.kind === 'body' ? body[s.field] : headers[s.name];

@@ -88,17 +88,8 @@ export interface ChunkContext {
   textSoFar: string;
 }
 
-export interface AnswerContext {
-  requestId: string;
-  model: string;
-  version: string;
-  kind: ModelKind;
-  request: Readonly<Record<string, unknown>>;
-  inputText: string;
-  outputText: string;
-  /** Non-streaming: the body the client got. */
-  response?: Readonly<Record<string, unknown>>;
-}
+/** A successful answer: the output checkpoint's context without `stream` (`response` is set for non-streaming answers). */
+export type AnswerContext = Omit<OutputContext, 'stream'>;
 
 export interface GatewayHooks {
   /**

@@ -2,9 +2,9 @@
 // The body goes to the version's endpoint as received and a valid answer comes back byte for
 // byte: no re-serialization on the way in or out. Errors use the OpenAI shape (it is under /v1).
 import { splitModel } from './chat-handler.ts';
-import { Exchange, askFallback, pausedError, runValidator, sendApiError, sendFallback, sendJson, stickyValueOf, upstreamFailure, type GatewayCall, type GatewayRuntime } from './exchange.ts';
+import { Exchange, askFallback, chooseVersion, runValidator, sendApiError, sendFallback, sendJson, upstreamFailure, type GatewayCall, type GatewayRuntime } from './exchange.ts';
 import { apiError, checkPredictRequest, instanceFeatures, isPlainObject, predictionLabel } from './openai-shapes.ts';
-import { pickFrom, type CompiledVersion } from './route-table.ts';
+import type { CompiledVersion } from './route-table.ts';
 import { UpstreamError, classifyError, describe } from './upstream-client.ts';
 
 const SUFFIX = ':predict';
@@ -59,29 +59,8 @@ export function predictHandler(rt: GatewayRuntime) {
     ex.client = call.apiKey?.name;
     const features = instanceFeatures(b.instances ?? b.inputs);
 
-    if (route.mode !== 'serving') {
-      const answer = await askFallback(ex, route.mode === 'paused' ? 'paused' : 'fallback_mode');
-      if (answer) return sendFallback(ex, res, answer);
-      ex.finish({ httpStatus: 503, status: 'error', errorClass: route.mode === 'paused' ? 'paused' : 'fallback_unavailable', features });
-      return sendApiError(
-        res,
-        requestId,
-        route.mode === 'paused'
-          ? pausedError(rt, name)
-          : { ...apiError(503, `model ${name} is in fallback mode and no fallback answer is available`, 'fallback_unavailable'), headers: { 'retry-after': String(rt.retryAfterSeconds) } },
-      );
-    }
-
-    const pick = pickFrom(route, { pinnedVersion: pinned, stickyValue: stickyValueOf(route, call.headers, b) }, rt.random);
-    if (!pick.ok) {
-      if (pick.reason === 'unknown_version') {
-        return sendApiError(res, requestId, apiError(404, `model '${name}' has no version '${pinned}' (or it is retired)`, 'version_not_found', 'model'));
-      }
-      const answer = await askFallback(ex, 'no_version');
-      if (answer) return sendFallback(ex, res, answer);
-      ex.finish({ httpStatus: 503, status: 'error', errorClass: 'no_version', features });
-      return sendApiError(res, requestId, apiError(503, `model ${name} has no version serving traffic`, 'no_serving_version'));
-    }
+    const picked = await chooseVersion(ex, call, features);
+    if (!picked) return;
 
     if (rt.hooks.validateInput) {
       const outcome = await runValidator(ex, rt.hooks.validateInput, { requestId, model: name, kind: 'predict', request: b, inputText: ex.inputText, stream: false });
@@ -96,7 +75,7 @@ export function predictHandler(rt: GatewayRuntime) {
       }
     }
 
-    let version = pick.version;
+    let version = picked;
     ex.firstVersion = version.name;
     let r = await callPredict(ex, version, bodyText);
     let firstError: UpstreamError | undefined;
