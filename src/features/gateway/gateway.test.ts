@@ -111,7 +111,7 @@ describe('gateway: chat completions', () => {
     expect(data.choices[0].message.content).toMatch(/hello there/);
     expect(response.headers.get('x-failsafe-version')).toBe('v2');
     const id = response.headers.get('x-request-id')!;
-    expect(id).toMatch(/^req_[0-9A-Za-z]{20}$/);
+    expect(id).toMatch(/^req_[0-9A-Za-z]{28}$/);
     const sent = v2.recentRequests().at(-1)!.body as any;
     expect(sent.model).toBe('sim-chat');
     expect(sent.messages[0]).toEqual({ role: 'system', content: 'You are Failsafe support.' });
