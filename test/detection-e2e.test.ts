@@ -65,6 +65,13 @@ async function api(fs: RunningFailsafe, path: string, init: { method?: string; b
 
 const incidentsOf = async (fs: RunningFailsafe) => (await api(fs, '/api/v1/incidents')).body.incidents as Array<Record<string, any>>;
 
+/** Exactly one incident; a failure names every incident opened, so a false alarm can be told apart. */
+async function expectOneIncident(fs: RunningFailsafe): Promise<void> {
+  const list = await incidentsOf(fs);
+  const seen = list.map((i) => `${i.family} ${i.version} ${i.severity} detected ${i.detectedAt}: ${i.title}`);
+  expect(list, seen.join('; ')).toHaveLength(1);
+}
+
 /** Polls GET /api/v1/incidents until one appears. */
 async function firstIncident(fs: RunningFailsafe, timeoutMs = 15_000): Promise<Record<string, any>> {
   const until = Date.now() + timeoutMs;
@@ -146,7 +153,7 @@ describe('detection end to end through the gateway', () => {
     console.log(`errors: detected ${detectedAfter} ms after onset (${incident.severity})`);
     expect(detectedAfter).toBeLessThanOrEqual(2000);
     await traffic.done;
-    expect(await incidentsOf(fs)).toHaveLength(1);
+    await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ model: 'support-bot', version: 'v2', family: 'errors', source: 'monitor' });
     const e = d.evidence[0];
@@ -177,7 +184,7 @@ describe('detection end to end through the gateway', () => {
     console.log(`latency: detected ${detectedAfter} ms after onset (${incident.severity})`);
     expect(detectedAfter).toBeLessThanOrEqual(2000);
     await traffic.done;
-    expect(await incidentsOf(fs)).toHaveLength(1);
+    await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ version: 'v2', family: 'latency' });
     const e = d.evidence[0];
@@ -199,7 +206,7 @@ describe('detection end to end through the gateway', () => {
     const incident = await firstIncident(fs);
     console.log(`malformed: detected ${Date.parse(incident.detectedAt) - onset} ms after onset (${incident.severity})`);
     await traffic.done;
-    expect(await incidentsOf(fs)).toHaveLength(1);
+    await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ version: 'v2', family: 'validity' });
     expectFullEvidence(d.evidence[0]);
@@ -233,7 +240,7 @@ describe('detection end to end through the gateway', () => {
     console.log(`feedback: detected ${Date.parse(incident.detectedAt) - onset} ms after onset (${incident.severity})`);
     await traffic;
     await Promise.all(posted);
-    expect(await incidentsOf(fs)).toHaveLength(1);
+    await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ version: 'v2', family: 'feedback' });
     expectFullEvidence(d.evidence[0]);
@@ -279,7 +286,7 @@ describe('detection end to end through the gateway', () => {
     const incident = await firstIncident(fs, 25_000);
     console.log(`accuracy: detected ${Date.parse(incident.detectedAt) - labelsAt} ms after the labels arrived (${incident.severity})`);
     await sleep(1500);
-    expect(await incidentsOf(fs)).toHaveLength(1);
+    await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ model: 'fraud-scorer', version: 'v2', family: 'accuracy' });
     const e = d.evidence[0];
@@ -316,7 +323,7 @@ describe('detection end to end through the gateway', () => {
     const incident = await firstIncident(fs);
     console.log(`input drift: detected ${Date.parse(incident.detectedAt) - onset} ms after onset (${incident.severity})`);
     await traffic.done;
-    expect(await incidentsOf(fs)).toHaveLength(1);
+    await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ version: 'v1', family: 'drift' });
     const e = d.evidence[0];
