@@ -34,6 +34,8 @@ export interface StorageHandle {
    * connection; absent for PostgreSQL (its driver never blocks) and in-memory SQLite.
    */
   bulkWrite?: (statements: WriteStatement[]) => Promise<number>;
+  /** A query run by the same thread (long scans off the event loop); absent where bulkWrite is. */
+  backgroundRead?: (statement: WriteStatement) => Promise<unknown[]>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
       const writer = new SqliteWriter({
         path: parsed.target,
         fallback: (statements) => runStatements(db, statements),
+        fallbackRead: async (statement) => (await db.executeQuery(CompiledQuery.raw(statement.sql, statement.params))).rows,
         // While the thread runs it checkpoints; this connection must not stall a request doing so.
         onStarted: () => sqlite.pragma('wal_autocheckpoint = 0'),
         onStopped: () => {
@@ -77,6 +80,7 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
         },
       });
       handle.bulkWrite = (statements) => writer.write(statements);
+      handle.backgroundRead = (statement) => writer.read(statement);
       handle.close = async () => {
         await writer.close();
         await db.destroy();

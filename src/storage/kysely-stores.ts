@@ -48,8 +48,8 @@ function storesBoundTo(trx: Transaction<Database>, caps: Capabilities): Stores {
  * Stores over a storage handle. Inside `transaction(fn)`, use only the set fn receives: on SQLite
  * the root set waits for the one connection the transaction holds, so calling it there deadlocks.
  */
-export function createKyselyStores(handle: Pick<StorageHandle, 'db' | 'caps' | 'bulkWrite'>): Stores {
+export function createKyselyStores(handle: Pick<StorageHandle, 'db' | 'caps' | 'bulkWrite' | 'backgroundRead'>): Stores {
   const db: Kysely<Database> = handle.db;
   const caps = handle.caps;
-  return buildStores({ db, caps, bulkWrite: handle.bulkWrite }, (fn) => db.transaction().execute((trx) => fn(storesBoundTo(trx, caps))));
+  return buildStores({ db, caps, bulkWrite: handle.bulkWrite, backgroundRead: handle.backgroundRead }, (fn) => db.transaction().execute((trx) => fn(storesBoundTo(trx, caps))));
 }

@@ -70,20 +70,27 @@ describe('SQLite main connection beside the writer thread', () => {
     expect(Number(n.n)).toBe(next);
   });
 
-  it('retention deletes on the writer thread, in batches, and counts what it deleted', async () => {
-    const bulkWrite = storage.bulkWrite!;
+  it('retention finds its cut and deletes on the writer thread, in batches, and counts what it deleted', async () => {
+    const { bulkWrite, backgroundRead } = storage;
     const messages: number[] = [];
+    let reads = 0;
     const stores = createKyselyStores({
       ...storage,
       bulkWrite: async (statements) => {
         messages.push(statements.length);
-        return bulkWrite(statements);
+        return bulkWrite!(statements);
+      },
+      backgroundRead: async (statement) => {
+        reads++;
+        return backgroundRead!(statement);
       },
     });
     for (let i = 0; i < 12_000; i += 1_000) await stores.traces.insertMany(Array.from({ length: 1_000 }, (_, j) => trace(i + j)));
     messages.length = 0;
     expect(await stores.traces.prune({ maxCount: 1_000 })).toBe(11_000);
-    // 11,000 rows in batches of 5,000: three deletes, each a message to the thread.
+    // The cut (the 1,001st newest row) is one query; 11,000 rows in batches of 5,000 are three
+    // deletes, each a message to the thread.
+    expect(reads).toBe(1);
     expect(messages).toEqual([1, 1, 1]);
     expect(await stores.traces.query({ limit: 2_000 })).toHaveLength(1_000);
     expect(await stores.traces.get('r-11999')).toBeDefined();

@@ -1,11 +1,12 @@
 // The SQLite write thread (see sqlite-writer.ts). Plain JavaScript on purpose: it runs without the
 // TypeScript loader, so the thread costs a V8 isolate and better-sqlite3, not a compiler.
 //
-// It owns a second connection to the same database file. Each message is a list of statements
+// It owns a second connection to the same database file. Each write message is a list of statements
 // (SQL built by Kysely on the main thread, and its parameters) run in one transaction, with the
 // prepared statements cached by SQL text. WAL checkpoints happen here too: after commits
 // (SQLite's auto-checkpoint on this connection) and on a timer, so the main thread's connection
-// can leave auto-checkpointing off and never stall a request for one.
+// can leave auto-checkpointing off and never stall a request for one. A read message runs one
+// query and answers its rows (long scans, such as finding retention's cut, stay off the event loop).
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
@@ -58,6 +59,10 @@ parentPort.on('message', (message) => {
     return;
   }
   try {
+    if (message.type === 'read') {
+      parentPort.postMessage({ type: 'done', id: message.id, rows: prepared(message.statement.sql).all(message.statement.params) });
+      return;
+    }
     const changes = message.statements.length === 1 ? run(message.statements) : runInTransaction(message.statements);
     parentPort.postMessage({ type: 'done', id: message.id, changes });
   } catch (err) {

@@ -35,6 +35,10 @@ describe('SqliteWriter (writes on a thread of their own)', () => {
           return changes;
         })();
       },
+      fallbackRead: async (statement) => {
+        fallbackCalls++;
+        return db.prepare(statement.sql).all(...statement.params);
+      },
       onStarted: () => autocheckpoint.push(0),
       onStopped: () => autocheckpoint.push(1000),
     });
@@ -75,6 +79,20 @@ describe('SqliteWriter (writes on a thread of their own)', () => {
     expect(fallbackCalls).toBe(1);
     expect(writer.threadRunning).toBe(false);
     expect(autocheckpoint).toEqual([0, 1000]);
+  });
+
+  it('answers queries on the thread, and on the main connection once the thread is gone', async () => {
+    await writer.write(insert(1, 30));
+    const query = { sql: 'select id, v from t where id > ? order by id limit 2', params: [10] };
+    expect(await writer.read(query)).toEqual([
+      { id: 11, v: 'row 11' },
+      { id: 12, v: 'row 12' },
+    ]);
+    expect(fallbackCalls).toBe(0);
+    await writer.killThreadForTest();
+    expect(await writer.read(query)).toHaveLength(2);
+    expect(fallbackCalls).toBe(1);
+    await expect(writer.write([{ sql: 'select nope from t', params: [] }])).rejects.toThrow(/no such column/);
   });
 
   it('close waits for the writes under way, then stops the thread; later writes still land', async () => {

@@ -18,6 +18,8 @@ export interface SqliteWriterOptions {
   path: string;
   /** Runs statements on the main thread's connection (one transaction), when the thread is gone; resolves with the rows changed. */
   fallback: (statements: WriteStatement[]) => Promise<number>;
+  /** Runs a query on the main thread's connection, when the thread is gone. */
+  fallbackRead: (statement: WriteStatement) => Promise<unknown[]>;
   /** Called once the thread is up, so the main connection can stop auto-checkpointing. */
   onStarted?: () => void;
   /** Called when the thread is gone (closed or crashed): checkpoints are the main connection's again. */
@@ -26,11 +28,9 @@ export interface SqliteWriterOptions {
   checkpointIntervalMs?: number;
 }
 
-interface Pending {
-  resolve: (changes: number) => void;
-  reject: (err: Error) => void;
-  statements: WriteStatement[];
-}
+type Pending =
+  | { kind: 'write'; resolve: (changes: number) => void; reject: (err: Error) => void; statements: WriteStatement[] }
+  | { kind: 'read'; resolve: (rows: unknown[]) => void; reject: (err: Error) => void; statement: WriteStatement };
 
 // From the package root, not this file: the code may run bundled (dist/), the thread's file does not move.
 const WORKER_FILE = packagePath('src', 'storage', 'sqlite-writer-worker.mjs');
@@ -49,13 +49,29 @@ export class SqliteWriter {
   write(statements: WriteStatement[]): Promise<number> {
     const worker = this.stopped ? undefined : (this.worker ?? this.start());
     if (!worker) return this.options.fallback(statements);
+    return new Promise<number>((resolve, reject) => this.send(worker, { kind: 'write', resolve, reject, statements }));
+  }
+
+  /** Runs a query on the thread's connection (a long scan that should not hold the event loop); resolves with its rows. */
+  read(statement: WriteStatement): Promise<unknown[]> {
+    const worker = this.stopped ? undefined : (this.worker ?? this.start());
+    if (!worker) return this.options.fallbackRead(statement);
+    return new Promise<unknown[]>((resolve, reject) => this.send(worker, { kind: 'read', resolve, reject, statement }));
+  }
+
+  private send(worker: Worker, p: Pending): void {
     const id = this.nextId++;
-    return new Promise<number>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, statements });
-      // Keep the process alive while a write is on the thread, not longer.
-      if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ type: 'write', id, statements });
-    });
+    this.pending.set(id, p);
+    // Keep the process alive while work is on the thread, not longer.
+    if (this.pending.size === 1) worker.ref();
+    if (p.kind === 'write') worker.postMessage({ type: 'write', id, statements: p.statements });
+    else worker.postMessage({ type: 'read', id, statement: p.statement });
+  }
+
+  /** What the thread did not confirm, on the main connection. */
+  private runOnFallback(p: Pending): void {
+    if (p.kind === 'write') this.options.fallback(p.statements).then(p.resolve, p.reject);
+    else this.options.fallbackRead(p.statement).then(p.resolve, p.reject);
   }
 
   private start(): Worker | undefined {
@@ -71,13 +87,14 @@ export class SqliteWriter {
       return undefined;
     }
     worker.unref();
-    worker.on('message', (m: { type: string; id?: number; changes?: number; error?: { message: string; code?: string } }) => {
+    worker.on('message', (m: { type: string; id?: number; changes?: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
       if (m.type !== 'done' || m.id === undefined) return;
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-      else p.resolve(m.changes ?? 0);
+      else if (p.kind === 'write') p.resolve(m.changes ?? 0);
+      else p.resolve(m.rows ?? []);
       if (this.pending.size === 0) {
         worker.unref();
         for (const idle of this.whenIdle.splice(0)) idle();
@@ -92,7 +109,7 @@ export class SqliteWriter {
       // written twice; trace inserts skip existing ids (on conflict do nothing), so that is harmless.
       const left = [...this.pending.values()];
       this.pending.clear();
-      for (const p of left) this.options.fallback(p.statements).then(p.resolve, p.reject);
+      for (const p of left) this.runOnFallback(p);
       for (const idle of this.whenIdle.splice(0)) idle();
     };
     worker.on('error', gone);

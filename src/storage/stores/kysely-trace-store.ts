@@ -200,14 +200,23 @@ export class KyselyTraceStore implements TraceStore {
     }
     if (maxCount !== undefined) {
       // The newest row beyond the first maxCount marks the cut: it and everything older go.
-      const cut = await this.ctx.db
+      const cutQuery = this.ctx.db
         .selectFrom('traces')
         .select(['started_at', 'request_id'])
         .orderBy('started_at', 'desc')
         .orderBy('request_id', 'desc')
         .limit(1)
-        .offset(Math.max(0, Math.floor(maxCount)))
-        .executeTakeFirst();
+        .offset(Math.max(0, Math.floor(maxCount)));
+      // Skipping maxCount index entries takes a while for a large table: on an SQLite file the
+      // writer thread runs it, off the event loop.
+      const backgroundRead = this.ctx.trx ? undefined : this.ctx.backgroundRead;
+      let cut: Awaited<ReturnType<typeof cutQuery.executeTakeFirst>>;
+      if (backgroundRead) {
+        const compiled = cutQuery.compile();
+        cut = (await backgroundRead({ sql: compiled.sql, params: [...compiled.parameters] }))[0] as typeof cut;
+      } else {
+        cut = await cutQuery.executeTakeFirst();
+      }
       if (cut) {
         deleted += await this.deleteInBatches((eb) =>
           eb.or([

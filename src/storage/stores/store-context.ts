@@ -13,6 +13,8 @@ export interface StoreContext {
   trx?: Transaction<Database>;
   /** Bulk writes off the event loop (root context only; see StorageHandle.bulkWrite). */
   bulkWrite?: StorageHandle['bulkWrite'];
+  /** Queries off the event loop (root context only; see StorageHandle.backgroundRead). */
+  backgroundRead?: StorageHandle['backgroundRead'];
 }
 
 /**
