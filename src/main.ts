@@ -141,6 +141,8 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     gateway,
     logger,
     background: options.background,
+    // An SQLite file has one Failsafe process; PostgreSQL may have several replicas.
+    exclusiveStore: storage.engine === 'sqlite',
   });
   await containmentFeature.start();
   closers.push(() => containmentFeature.close());

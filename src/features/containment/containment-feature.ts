@@ -25,6 +25,9 @@ import { modelPolicy } from './containment-config.ts';
 import { containmentRoutes } from './containment-routes.ts';
 import { ContainmentService } from './containment-service.ts';
 
+/** How often this process looks for rollbacks whose owner stopped renewing them (their lease is 30 s). */
+const ROLLBACK_SWEEP_MS = 30_000;
+
 export interface ContainmentFeatureDeps {
   loaded: LoadedConfig;
   stores: Stores;
@@ -42,6 +45,8 @@ export interface ContainmentFeatureDeps {
   background?: boolean;
   /** Replaces golden-set validation of rollback targets (tests). */
   validator?: CandidateValidator;
+  /** Only this process uses the store (SQLite): rollbacks found running at startup are orphans at once. */
+  exclusiveStore?: boolean;
 }
 
 export interface ContainmentFeature {
@@ -77,6 +82,7 @@ export function createContainmentFeature(deps: ContainmentFeatureDeps): Containm
     incidents: deps.incidents,
     notifier: deps.notifier,
     validator: deps.validator,
+    exclusiveStore: deps.exclusiveStore,
     onError,
   });
   const playbooks = new PlaybookRunner({
@@ -124,10 +130,20 @@ export function createContainmentFeature(deps: ContainmentFeatureDeps): Containm
     soak,
     adminPlugins: [containmentRoutes, rollbackRoutes, playbookRoutes, breakerRoutes],
     async start() {
-      const recovered = await rollback.recoverInterrupted();
-      for (const r of recovered) logger?.warn({ rollbackId: r.id, model: r.model, error: r.error }, 'rollback was interrupted by a restart');
+      const report = (recovered: Awaited<ReturnType<RollbackService['recoverInterrupted']>>) => {
+        for (const r of recovered) logger?.warn({ rollbackId: r.id, model: r.model, error: r.error }, 'rollback was interrupted: its server stopped');
+      };
+      report(await rollback.recoverInterrupted({ startup: true }));
       stops.push(playbooks.start());
-      if (deps.background !== false) stops.push(soak.start());
+      if (deps.background !== false) {
+        stops.push(soak.start());
+        // Rollbacks orphaned by another replica that died while this one runs.
+        const sweep = setInterval(() => {
+          rollback.recoverInterrupted().then(report, (err: unknown) => onError(err, 'recovering interrupted rollbacks'));
+        }, ROLLBACK_SWEEP_MS);
+        sweep.unref();
+        stops.push(() => clearInterval(sweep));
+      }
     },
     async close() {
       for (const stop of stops.splice(0)) stop();

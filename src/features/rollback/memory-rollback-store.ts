@@ -54,6 +54,12 @@ export class MemoryRollbackStore implements RollbackStore {
     this.table.update(record, 'rollback');
   }
 
+  async updateIfRunning(record: RollbackRecord): Promise<boolean> {
+    if (this.table.get(record.id)?.status !== 'running') return false;
+    this.table.update(record, 'rollback');
+    return true;
+  }
+
   async get(id: string): Promise<RollbackRecord | undefined> {
     return this.table.get(id);
   }

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config.ts';
 import { createContainmentKit } from '../containment/containment-test-kit.ts';
+import { RollbackService } from './rollback-service.ts';
+import type { RollbackRecord } from './rollback-store.ts';
 
 let servers: Server[] = [];
 afterEach(async () => {
@@ -108,5 +111,84 @@ describe('RollbackService', () => {
     expect(k.f.sink.models.get('bot')!.route).toMatchObject({ mode: 'fallback', weights: { v3: 0 } });
     expect(k.notified.map((n) => n.kind)).toContain('escalation');
     expect((await k.incidents.timeline(id)).map((e) => e.kind)).toContain('escalated');
+  });
+});
+
+describe('RollbackService recovery', () => {
+  type Kit = Awaited<ReturnType<typeof createContainmentKit>>;
+  const othersRollback = (k: Kit): RollbackRecord => ({
+    id: 'RB-other',
+    model: 'bot',
+    from: 'v3',
+    status: 'running',
+    phase: 'validating',
+    actor: 'system',
+    candidates: ['v2'],
+    validations: [],
+    startedAt: k.f.clock.now(),
+    owner: 'another-replica',
+    heartbeatAt: k.f.clock.now(),
+  });
+  const service = (k: Kit, extra: Partial<ConstructorParameters<typeof RollbackService>[0]> = {}) =>
+    new RollbackService({ stores: k.f.stores, routing: k.f.routing, audit: k.f.audit, clock: k.f.clock, loaded: { config: parseConfig({}, {}), baseDir: '.' }, ...extra });
+
+  it('leaves a rollback another replica is running alone, and marks it once its heartbeat lapses', async () => {
+    const k = await createContainmentKit();
+    await k.f.stores.rollbacks.insert(othersRollback(k));
+    expect(await k.rollback.recoverInterrupted({ startup: true })).toEqual([]);
+    k.f.clock.advance(29_000);
+    expect(await k.rollback.recoverInterrupted()).toEqual([]);
+    // Its owner is still running it: a new rollback of the model is refused.
+    await expect(k.rollback.rollback('bot', { actor: 'ops' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    k.f.clock.advance(2_000);
+    expect((await k.rollback.recoverInterrupted()).map((r) => r.id)).toEqual(['RB-other']);
+    expect(await k.f.stores.rollbacks.get('RB-other')).toMatchObject({ status: 'interrupted', phase: 'done', error: { code: 'INTERRUPTED' } });
+    const entry = (await k.f.audit.list()).find((e) => e.action === 'rollback.interrupted')!;
+    expect(entry.reason).toMatch(/stopped renewing/);
+    expect((await k.f.audit.verify()).ok).toBe(true);
+  });
+
+  it('with a store of its own (SQLite), takes every running rollback at startup for an orphan', async () => {
+    const k = await createContainmentKit();
+    await k.f.stores.rollbacks.insert(othersRollback(k));
+    const recovered = await service(k, { exclusiveStore: true }).recoverInterrupted({ startup: true });
+    expect(recovered.map((r) => r.id)).toEqual(['RB-other']);
+    expect((await k.f.stores.rollbacks.get('RB-other'))!.status).toBe('interrupted');
+  });
+
+  it('renews its heartbeat while it runs; a heartbeat never undoes the end', async () => {
+    const k = await createContainmentKit();
+    const beats: Array<{ status: string; heartbeatAt?: number }> = [];
+    const store = k.f.stores.rollbacks;
+    const updateIfRunning = store.updateIfRunning.bind(store);
+    store.updateIfRunning = async (r) => {
+      beats.push({ status: r.status, heartbeatAt: r.heartbeatAt });
+      return updateIfRunning(r);
+    };
+    const rb = service(k, {
+      leaseMs: 60,
+      validator: async ({ version }) => {
+        // A slow validation: the heartbeat (every 20 ms) keeps the row alive meanwhile.
+        for (let i = 0; i < 5; i++) {
+          k.f.clock.advance(1000);
+          await new Promise((r) => setTimeout(r, 30));
+        }
+        const now = k.f.clock.now();
+        return { version: version.version, kind: 'golden', passed: true, summary: 'ok', report: {}, startedAt: now, finishedAt: now };
+      },
+    });
+    const done = await rb.rollback('bot', { actor: 'ops' });
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.every((b) => b.status === 'running')).toBe(true);
+    expect(beats.at(-1)!.heartbeatAt).toBeGreaterThan(done.startedAt);
+    const stored = (await store.get(done.id))!;
+    expect(stored).toMatchObject({ status: 'succeeded', owner: rb.instanceId });
+    // A heartbeat that arrives after the end changes nothing.
+    expect(await updateIfRunning({ ...stored, status: 'running', heartbeatAt: stored.heartbeatAt! + 1 })).toBe(false);
+    expect((await store.get(done.id))!.status).toBe('succeeded');
+    // No heartbeat timer is left behind.
+    const after = beats.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(beats.length).toBe(after);
   });
 });

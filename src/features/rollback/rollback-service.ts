@@ -4,7 +4,9 @@
 // (or configured steps) with the faulty version marked `faulty` in the same transaction. Requests
 // in flight finish on the version they started on: the gateway swaps its route table, it does not
 // cancel anything. The rollback is a row written at start, after each validation and at the end,
-// so a crash mid-rollback stays visible (startup recovery marks it `interrupted`).
+// so a crash mid-rollback stays visible: recovery marks it `interrupted`. The process running a
+// rollback renews a heartbeat on its row, so with replicas sharing a PostgreSQL store only rows
+// whose owner stopped renewing are taken for orphans, not another replica's rollback in progress.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { LoadedConfig } from '../../config.ts';
@@ -67,12 +69,21 @@ export interface RollbackServiceOptions {
   validator?: CandidateValidator;
   onError?: (err: unknown, context: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * This process is the only one using the store (SQLite, memory): every `running` rollback found
+   * at startup is then orphaned. With a shared store (PostgreSQL replicas) only those whose owner
+   * let its heartbeat lapse are. Default false.
+   */
+  exclusiveStore?: boolean;
+  /** How long a running rollback's heartbeat stays valid (default 30 s); renewed every third of it. */
+  leaseMs?: number;
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
-/** A `running` row older than this is a leftover of a dead process, not a rollback in progress. */
+/** A `running` row without a heartbeat (written before heartbeats existed) older than this is a leftover. */
 const STALE_RUNNING_MS = 15 * 60_000;
+const DEFAULT_LEASE_MS = 30_000;
 
 function newRollbackId(now: number): string {
   const d = new Date(now).toISOString();
@@ -102,10 +113,19 @@ export class RollbackService {
   private readonly o: RollbackServiceOptions;
   private readonly running = new Map<string, RollbackProgress>();
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Written as `owner` on the rollbacks this process runs. */
+  readonly instanceId = randomBytes(6).toString('hex');
+  private readonly leaseMs: number;
 
   constructor(options: RollbackServiceOptions) {
     this.o = options;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /** Whether a `running` row belongs to a live owner (its heartbeat is within the lease). */
+  private isLive(r: RollbackRecord, now: number): boolean {
+    return r.heartbeatAt !== undefined ? r.heartbeatAt >= now - this.leaseMs : r.startedAt >= now - STALE_RUNNING_MS;
   }
 
   /** The running rollback of a model (for progress bars), if any. */
@@ -171,13 +191,15 @@ export class RollbackService {
       validations: [],
       routeBefore: { ...(route?.weights ?? {}) },
       startedAt: clock.now(),
+      owner: this.instanceId,
+      heartbeatAt: clock.now(),
     };
     Object.assign(progress, { rollbackId: record.id, candidates: record.candidates });
     await this.o.stores.transaction(async (tx) => {
       await this.o.audit.lock(tx);
       // Another replica may be rolling this model back (the in-process claim only covers this one).
       // A row left `running` by a replica that died long ago does not block forever.
-      const busy = await tx.rollbacks.list({ model, status: ['running'], since: record.startedAt - STALE_RUNNING_MS, limit: 1 });
+      const busy = (await tx.rollbacks.list({ model, status: ['running'] })).filter((r) => this.isLive(r, record.startedAt));
       if (busy.length) throw new FailsafeError('CONFLICT', `a rollback of ${model} is already running (${busy[0]!.id}, ${busy[0]!.phase})`);
       await tx.rollbacks.insert(record);
       await this.o.audit.append(tx, {
@@ -192,6 +214,12 @@ export class RollbackService {
     });
     await this.timeline(record, 'rollback', `rollback ${record.id} started${from ? ` from ${from}` : ''}: validating ${record.candidates.join(', then ')}`, { rollbackId: record.id, from, candidates: record.candidates });
 
+    const heartbeat = setInterval(() => {
+      if (record.status !== 'running') return;
+      record.heartbeatAt = clock.now();
+      stores.rollbacks.updateIfRunning(record).catch((err: unknown) => this.o.onError?.(err, `renewing the heartbeat of rollback ${record.id}`));
+    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    heartbeat.unref();
     try {
       // 1. Validate candidates in order until one passes.
       let target: ModelVersion | undefined;
@@ -261,6 +289,8 @@ export class RollbackService {
     } catch (err) {
       if (record.status === 'running') await this.failRecord(record, req, err, t0);
       throw err;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -336,12 +366,18 @@ export class RollbackService {
   }
 
   /**
-   * Startup recovery: rollbacks still `running` belong to a process that died. The route is
-   * whatever the last committed change left (each change is one transaction), so they are marked
-   * `interrupted`, audited and noted on their incident.
+   * Recovery, at startup and then every lease: rollbacks still `running` whose process died. The
+   * route is whatever the last committed change left (each change is one transaction), so they are
+   * marked `interrupted`, audited and noted on their incident. Which rows are orphans: with an
+   * exclusive store, at startup, every one not run by this process; otherwise those whose owner's
+   * heartbeat lapsed (another replica's rollback in progress is left alone).
    */
-  async recoverInterrupted(): Promise<RollbackRecord[]> {
-    const stuck = await this.o.stores.rollbacks.list({ status: ['running'] });
+  async recoverInterrupted(options: { startup?: boolean } = {}): Promise<RollbackRecord[]> {
+    const now = this.o.clock.now();
+    const everyOther = options.startup === true && this.o.exclusiveStore === true;
+    const stuck = (await this.o.stores.rollbacks.list({ status: ['running'] })).filter(
+      (r) => r.owner !== this.instanceId && (everyOther || !this.isLive(r, now)),
+    );
     const out: RollbackRecord[] = [];
     for (const r of stuck) {
       const route = await this.o.routing.getRoute(r.model).catch(() => undefined);
@@ -356,19 +392,22 @@ export class RollbackService {
           message: `the server stopped during the ${r.phase} phase; the route is as its last committed change left it (${route ? `${JSON.stringify(route.weights)}, ${route.mode}` : 'none'})${landed ? `: traffic is on ${r.to}` : ''}`,
         },
       };
-      await this.o.stores.transaction(async (tx) => {
+      const marked = await this.o.stores.transaction(async (tx) => {
         await this.o.audit.lock(tx);
-        await tx.rollbacks.update(next);
+        // Its owner may have ended it meanwhile: then it was not orphaned after all.
+        if (!(await tx.rollbacks.updateIfRunning(next))) return false;
         await this.o.audit.append(tx, {
           actor: 'system',
           action: 'rollback.interrupted',
           target: `model:${r.model}`,
-          before: { rollbackId: r.id, status: r.status, phase: r.phase },
+          before: { rollbackId: r.id, status: r.status, phase: r.phase, owner: r.owner, heartbeatAt: r.heartbeatAt },
           after: { status: 'interrupted', weights: route?.weights, mode: route?.mode, revision: route?.revision },
-          reason: 'found running at startup',
+          reason: options.startup ? 'found running at startup' : `its owner stopped renewing it for over ${Math.round(this.leaseMs / 1000)} s`,
         });
+        return true;
       });
-      await this.timeline(next, 'rollback', `rollback ${r.id} was interrupted (server restart during ${r.phase}); route now ${route ? JSON.stringify(route.weights) : 'unset'} (${route?.mode ?? '-'})`, { rollbackId: r.id, phase: r.phase });
+      if (!marked) continue;
+      await this.timeline(next, 'rollback', `rollback ${r.id} was interrupted (${options.startup ? 'server restart' : 'its server stopped'} during ${r.phase}); route now ${route ? JSON.stringify(route.weights) : 'unset'} (${route?.mode ?? '-'})`, { rollbackId: r.id, phase: r.phase });
       out.push(next);
     }
     return out;

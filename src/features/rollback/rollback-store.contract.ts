@@ -51,6 +51,17 @@ export function rollbackStoreContract(getStores: () => Stores): void {
       expect(await s.get('rb-404')).toBeUndefined();
     });
 
+    it('updates only a running record when asked to (heartbeats never undo an end)', async () => {
+      const s = getStores().rollbacks;
+      await s.insert(record('rb-h'));
+      expect(await s.updateIfRunning(record('rb-h', { heartbeatAt: T + 5, owner: 'p1' }))).toBe(true);
+      expect(await s.get('rb-h')).toMatchObject({ heartbeatAt: T + 5, owner: 'p1', status: 'running' });
+      await s.update(record('rb-h', { status: 'succeeded', phase: 'done', finishedAt: T + 9 }));
+      expect(await s.updateIfRunning(record('rb-h', { heartbeatAt: T + 10 }))).toBe(false);
+      expect(await s.get('rb-h')).toMatchObject({ status: 'succeeded', phase: 'done' });
+      expect(await s.updateIfRunning(record('rb-none'))).toBe(false);
+    });
+
     it('lists newest first, by model, status and time', async () => {
       const s = getStores().rollbacks;
       await s.insert(record('rb-a', { startedAt: T + 1, status: 'failed' }));

@@ -1,6 +1,6 @@
 // Rollbacks are kept as history: written when one starts (status `running`), after each
 // validation, and when it ends, so a process that dies mid-rollback leaves a visible row that
-// startup recovery marks `interrupted`.
+// recovery marks `interrupted` (at startup, and once its owner's heartbeat has lapsed).
 import type { EpochMs } from '../../core/types.ts';
 
 export type RollbackStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -50,6 +50,10 @@ export interface RollbackRecord {
   routeBefore?: Record<string, number>;
   routeRevision?: number;
   startedAt: EpochMs;
+  /** The process running it (a random id per process start). */
+  owner?: string;
+  /** Renewed by the owner while it runs: a `running` rollback whose heartbeat is older than the lease was orphaned. */
+  heartbeatAt?: EpochMs;
   switchedAt?: EpochMs;
   finishedAt?: EpochMs;
   durationMs?: number;
@@ -67,6 +71,11 @@ export interface RollbackStore {
   insert(record: RollbackRecord): Promise<void>;
   /** Replaces the stored record (ROLLBACK_NOT_FOUND-style NOT_FOUND when absent). */
   update(record: RollbackRecord): Promise<void>;
+  /**
+   * Replaces the stored record only while the stored one is still `running`; false otherwise. For
+   * heartbeats: one that lands after the rollback ended must not undo its end.
+   */
+  updateIfRunning(record: RollbackRecord): Promise<boolean>;
   get(id: string): Promise<RollbackRecord | undefined>;
   /** Newest first. */
   list(query?: RollbackQuery): Promise<RollbackRecord[]>;

@@ -28,6 +28,13 @@ export class KyselyRollbackStore implements RollbackStore {
     if (Number(res.numUpdatedRows) === 0) throw new FailsafeError('NOT_FOUND', `rollback ${r.id} not found`);
   }
 
+  async updateIfRunning(r: RollbackRecord): Promise<boolean> {
+    // One conditional statement: on PostgreSQL it waits for a transaction ending the rollback and
+    // then sees the new status, so it cannot write over the end.
+    const res = await this.ctx.db.updateTable('rollbacks').set(this.row(r)).where('id', '=', r.id).where('status', '=', 'running').executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   async get(id: string): Promise<RollbackRecord | undefined> {
     const row = await this.ctx.db.selectFrom('rollbacks').select('record').where('id', '=', id).executeTakeFirst();
     return row ? parse<RollbackRecord>(row.record) : undefined;
