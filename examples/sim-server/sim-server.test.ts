@@ -204,7 +204,8 @@ describe('sim-server', () => {
         const tenfold = await time();
         expect(tenfold).toBeGreaterThanOrEqual(149);
         slow.setFaults({ latencyMs: 60, latencyJitterMs: 20 });
-        const added = await time();
+        // The fastest of three: a loaded machine can only add time, and the bound is on the fault.
+        const added = Math.min(await time(), await time(), await time());
         expect(added).toBeGreaterThanOrEqual(74);
         expect(added).toBeLessThan(140);
       } finally {
