@@ -5,26 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Trace } from '../core/types.ts';
+import { testTrace } from '../features/telemetry/trace-test-kit.ts';
 import { openStorage, type StorageHandle } from './database.ts';
 import { createKyselyStores } from './kysely-stores.ts';
 
-const trace = (i: number): Trace => ({
-  requestId: `r-${i}`,
-  model: 'm',
-  version: 'v1',
-  kind: 'chat',
-  startedAt: 1_700_000_000_000 + i,
-  latencyMs: 1,
-  httpStatus: 200,
-  status: 'ok',
-  stream: false,
-  retried: false,
-  inputChars: 5,
-  outputChars: 5,
-  input: 'hello',
-  output: 'world',
-});
 
 describe('SQLite main connection beside the writer thread', () => {
   let dir: string;
@@ -44,7 +28,7 @@ describe('SQLite main connection beside the writer thread', () => {
     let next = 0;
     let writing = true;
     const traceLoad = (async () => {
-      while (writing) await stores.traces.insertMany(Array.from({ length: 32 }, () => trace(next++)));
+      while (writing) await stores.traces.insertMany(Array.from({ length: 32 }, () => testTrace(next++)));
     })();
     const results: Array<'ok' | string> = [];
     for (let k = 0; k < 200; k++) {
@@ -85,7 +69,7 @@ describe('SQLite main connection beside the writer thread', () => {
         return backgroundRead!(statement);
       },
     });
-    for (let i = 0; i < 12_000; i += 1_000) await stores.traces.insertMany(Array.from({ length: 1_000 }, (_, j) => trace(i + j)));
+    for (let i = 0; i < 12_000; i += 1_000) await stores.traces.insertMany(Array.from({ length: 1_000 }, (_, j) => testTrace(i + j)));
     messages.length = 0;
     expect(await stores.traces.prune({ maxCount: 1_000 })).toBe(11_000);
     // The cut (the 1,001st newest row) is one query; 11,000 rows in batches of 5,000 are three
@@ -93,7 +77,7 @@ describe('SQLite main connection beside the writer thread', () => {
     expect(reads).toBe(1);
     expect(messages).toEqual([1, 1, 1]);
     expect(await stores.traces.query({ limit: 2_000 })).toHaveLength(1_000);
-    expect(await stores.traces.get('r-11999')).toBeDefined();
-    expect(await stores.traces.get('r-10999')).toBeUndefined();
+    expect(await stores.traces.get('req_11999')).toBeDefined();
+    expect(await stores.traces.get('req_10999')).toBeUndefined();
   });
 });

@@ -2,28 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Trace } from '../../core/types.ts';
 import { MemoryTraceStore } from './memory-trace-store.ts';
 import { REDACTED, TraceRecorder, type TraceRecorderOptions } from './trace-recorder.ts';
-
-const T0 = Date.UTC(2025, 0, 1);
-
-function trace(i: number, extra: Partial<Trace> = {}): Trace {
-  return {
-    requestId: `req_${i}`,
-    model: 'bot',
-    version: 'v1',
-    kind: 'chat',
-    startedAt: T0 + i,
-    latencyMs: 1,
-    httpStatus: 200,
-    status: 'ok',
-    stream: false,
-    retried: false,
-    inputChars: 5,
-    outputChars: 5,
-    input: 'user: hello',
-    output: 'hi there',
-    ...extra,
-  };
-}
+import { T0, testTrace } from './trace-test-kit.ts';
 
 /** A store whose writes fail while `down` is set, counting calls. */
 class FlakyStore extends MemoryTraceStore {
@@ -67,7 +46,7 @@ describe('TraceRecorder', () => {
   it('queues without writing, then writes everything on flush', async () => {
     const store = new FlakyStore();
     const { r } = make(store);
-    for (let i = 0; i < 10; i++) r.record(trace(i));
+    for (let i = 0; i < 10; i++) r.record(testTrace(i));
     expect(store.calls).toBe(0);
     expect(r.queued).toBe(10);
     await r.flush();
@@ -79,7 +58,7 @@ describe('TraceRecorder', () => {
   it('writes by itself when a batch is full and on its interval', async () => {
     const store = new FlakyStore();
     const { r } = make(store, { flushAt: 50, batchSize: 50 });
-    for (let i = 0; i < 120; i++) r.record(trace(i));
+    for (let i = 0; i < 120; i++) r.record(testTrace(i));
     await new Promise((res) => setTimeout(res, 20));
     // Batches go out in 50s; the 20 left wait for the interval or a flush.
     expect((await store.query({})).length).toBeGreaterThanOrEqual(100);
@@ -88,7 +67,7 @@ describe('TraceRecorder', () => {
 
     const timed = new FlakyStore();
     const { r: r2 } = make(timed, { flushIntervalMs: 20 });
-    r2.record(trace(1));
+    r2.record(testTrace(1));
     await new Promise((res) => setTimeout(res, 100));
     expect(await timed.get('req_1')).toBeDefined();
   });
@@ -96,8 +75,8 @@ describe('TraceRecorder', () => {
   it('caps texts and applies redaction before storing (a secret straddling the cap is still redacted)', async () => {
     const store = new FlakyStore();
     const { r } = make(store, { maxChars: 40, redact: ['sk-[A-Za-z0-9]{10,}', '\\b\\d{3}-\\d{2}-\\d{4}\\b'] });
-    r.record(trace(1, { input: 'user: my key is sk-ABCDEFGHIJKLMNOP and ssn 123-45-6789', output: 'noted 123-45-6789', inputChars: 55 }));
-    r.record(trace(2, { input: `${'x'.repeat(30)} sk-ABCDEFGHIJKLMNOPQRS`, output: 'y'.repeat(100) }));
+    r.record(testTrace(1, { input: 'user: my key is sk-ABCDEFGHIJKLMNOP and ssn 123-45-6789', output: 'noted 123-45-6789', inputChars: 55 }));
+    r.record(testTrace(2, { input: `${'x'.repeat(30)} sk-ABCDEFGHIJKLMNOPQRS`, output: 'y'.repeat(100) }));
     await r.flush();
     const t1 = (await store.get('req_1'))!;
     expect(t1.input).toBe(`user: my key is ${REDACTED} and ssn ${REDACTED}`.slice(0, 40));
@@ -113,7 +92,7 @@ describe('TraceRecorder', () => {
   it('drops texts when capture is off', async () => {
     const store = new FlakyStore();
     const { r } = make(store, { captureInput: false, captureOutput: false });
-    r.record(trace(1));
+    r.record(testTrace(1));
     await r.flush();
     const t = (await store.get('req_1'))!;
     expect(t.input).toBeUndefined();
@@ -126,7 +105,7 @@ describe('TraceRecorder', () => {
     let now = T0;
     const { r, warnings } = make(store, {}, { now: () => now });
     store.down = true;
-    for (let i = 0; i < 5; i++) r.record(trace(i));
+    for (let i = 0; i < 5; i++) r.record(testTrace(i));
     await r.flush();
     expect(r.queued).toBe(5);
     expect(warnings.length).toBe(1);
@@ -142,7 +121,7 @@ describe('TraceRecorder', () => {
     const store = new FlakyStore();
     let now = T0;
     const { r } = make(store, { batchSize: 2 }, { now: () => now });
-    for (let i = 0; i < 7; i++) r.record(trace(i));
+    for (let i = 0; i < 7; i++) r.record(testTrace(i));
     const insert = store.insertMany.bind(store);
     let calls = 0;
     store.insertMany = async (traces) => {
@@ -162,7 +141,7 @@ describe('TraceRecorder', () => {
     const store = new FlakyStore();
     store.down = true;
     const { r } = make(store, { maxQueue: 100, flushAt: 1000 });
-    for (let i = 0; i < 250; i++) r.record(trace(i));
+    for (let i = 0; i < 250; i++) r.record(testTrace(i));
     expect(r.queued).toBeLessThanOrEqual(100);
     expect(r.dropped).toBeGreaterThanOrEqual(150);
     store.down = false;
@@ -176,7 +155,7 @@ describe('TraceRecorder', () => {
     const store = new FlakyStore();
     store.down = true;
     const { r } = make(store, { maxQueueChars: 100_000, flushAt: 100_000 });
-    for (let i = 0; i < 100; i++) r.record(trace(i, { input: 'x'.repeat(10_000) }));
+    for (let i = 0; i < 100; i++) r.record(testTrace(i, { input: 'x'.repeat(10_000) }));
     expect(r.queued).toBeLessThanOrEqual(11);
     expect(r.dropped).toBeGreaterThanOrEqual(89);
   });
@@ -184,10 +163,10 @@ describe('TraceRecorder', () => {
   it('answers lookupRecent until the trace is stored, also while a write is under way', async () => {
     const store = new FlakyStore();
     const { r } = make(store, { batchSize: 2 });
-    r.record(trace(1, { prediction: 'positive' }));
+    r.record(testTrace(1, { prediction: 'positive' }));
     expect(r.lookupRecent('req_1')).toEqual({ model: 'bot', version: 'v1', startedAt: T0 + 1, prediction: 'positive' });
     expect(await store.get('req_1')).toBeUndefined();
-    for (let i = 2; i <= 6; i++) r.record(trace(i));
+    for (let i = 2; i <= 6; i++) r.record(testTrace(i));
     // A slow store: every queued trace stays known while the batches go out.
     const insert = store.insertMany.bind(store);
     const seen: Array<string | undefined> = [];
@@ -201,7 +180,7 @@ describe('TraceRecorder', () => {
     // Stored: the trace store answers from now on.
     expect(r.lookupRecent('req_1')).toBeUndefined();
     expect(await store.get('req_1')).toBeDefined();
-    r.record(trace(7, { shadow: true, requestId: 'req_7.shadow' }));
+    r.record(testTrace(7, { shadow: true, requestId: 'req_7.shadow' }));
     expect(r.lookupRecent('req_7.shadow')).toBeUndefined();
   });
 
@@ -209,10 +188,10 @@ describe('TraceRecorder', () => {
     const store = new FlakyStore();
     const now = T0 + 48 * 3_600_000;
     const { r } = make(store, { retention: { maxAgeHours: 24, maxCount: 2 } }, { now: () => now });
-    r.record(trace(1, { startedAt: T0 }));
-    r.record(trace(2, { startedAt: now - 3000 }));
-    r.record(trace(3, { startedAt: now - 2000 }));
-    r.record(trace(4, { startedAt: now - 1000 }));
+    r.record(testTrace(1, { startedAt: T0 }));
+    r.record(testTrace(2, { startedAt: now - 3000 }));
+    r.record(testTrace(3, { startedAt: now - 2000 }));
+    r.record(testTrace(4, { startedAt: now - 1000 }));
     await r.flush();
     expect(await r.prune()).toBe(2);
     expect(store.pruned).toEqual([{ before: now - 24 * 3_600_000, maxCount: 2 }]);
@@ -222,7 +201,7 @@ describe('TraceRecorder', () => {
   it('writes what is queued on close', async () => {
     const store = new FlakyStore();
     const { r } = make(store);
-    r.record(trace(1));
+    r.record(testTrace(1));
     await r.close();
     expect(await store.get('req_1')).toBeDefined();
   });
