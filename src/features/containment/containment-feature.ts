@@ -25,9 +25,6 @@ import { modelPolicy } from './containment-config.ts';
 import { containmentRoutes } from './containment-routes.ts';
 import { ContainmentService } from './containment-service.ts';
 
-/** How often this process looks for rollbacks whose owner stopped renewing them (their lease is 30 s). */
-const ROLLBACK_SWEEP_MS = 30_000;
-
 export interface ContainmentFeatureDeps {
   loaded: LoadedConfig;
   stores: Stores;
@@ -137,10 +134,10 @@ export function createContainmentFeature(deps: ContainmentFeatureDeps): Containm
       stops.push(playbooks.start());
       if (deps.background !== false) {
         stops.push(soak.start());
-        // Rollbacks orphaned by another replica that died while this one runs.
+        // Rollbacks orphaned by another replica that died while this one runs, checked once a lease.
         const sweep = setInterval(() => {
           rollback.recoverInterrupted().then(report, (err: unknown) => onError(err, 'recovering interrupted rollbacks'));
-        }, ROLLBACK_SWEEP_MS);
+        }, rollback.leaseMs);
         sweep.unref();
         stops.push(() => clearInterval(sweep));
       }

@@ -115,7 +115,8 @@ export class RollbackService {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Written as `owner` on the rollbacks this process runs. */
   readonly instanceId = randomBytes(6).toString('hex');
-  private readonly leaseMs: number;
+  /** How long a running rollback's heartbeat stays valid; recovery sweeps run this often. */
+  readonly leaseMs: number;
 
   constructor(options: RollbackServiceOptions) {
     this.o = options;
