@@ -2,8 +2,9 @@
 //
 //   npm run bench:rollback              (5 trials, 200 requests/s)
 //   npm run bench:rollback -- --trials 3 --rps 100
+//   npm run bench:rollback -- --storage postgres://postgres@127.0.0.1:5432/emptydb
 //
-// One real Failsafe (startFailsafe, SQLite file) in front of simulated upstreams: v1 and v2 stable
+// One real Failsafe (startFailsafe, SQLite file unless --storage says otherwise) in front of simulated upstreams: v1 and v2 stable
 // (v2 = M-1), and per trial a new version registered on the v3 upstream and given all traffic.
 // Under a steady paced load, the new version starts failing half its requests; the monitors detect
 // it and open an incident (with `--manual`, or when no monitors are wired, the incident is opened
@@ -26,6 +27,8 @@ const arg = (name: string, def: number) => {
 const TRIALS = arg('trials', 5);
 const RPS = arg('rps', 200);
 const MANUAL = argv.includes('--manual');
+/** --storage postgres://…: the same run on PostgreSQL (an empty database; the stack migrates it). */
+const STORAGE = argv.includes('--storage') ? argv[argv.indexOf('--storage') + 1] : undefined;
 const BARS = { detectMs: 2_000, containMs: 100, mitigateMs: 5_000, failed: 0 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,7 +39,7 @@ const pct = (xs: number[], q: number) => {
 
 async function main() {
   // Whatever severity the monitors judge, contain and roll back (the bars are about SEV1-SEV2 playbooks).
-  const stack = await startRollbackStack({ containment: { playbook: { maxAutoRollbacks: 1000, SEV3: { contain: 'auto', rollback: 'auto' } } } });
+  const stack = await startRollbackStack({ storage: STORAGE, containment: { playbook: { maxAutoRollbacks: 1000, SEV3: { contain: 'auto', rollback: 'auto' } } } });
   const realDetection = !MANUAL && Object.keys(stack.fs.ctx.services).some((k) => /monitor/i.test(k));
   console.log(`detection: ${realDetection ? 'the monitors (real detection)' : 'incident opened through the API'}`);
   const rows: Array<Record<string, number | string>> = [];

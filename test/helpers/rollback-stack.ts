@@ -29,11 +29,13 @@ export interface RollbackStackOptions {
   route?: Record<string, number>;
   dir?: string;
   sims?: Record<'v1' | 'v2' | 'v3', SimServer>;
+  /** Storage URL (default: a SQLite file in the stack's directory). */
+  storage?: string;
 }
 
 export function stackConfig(sims: Record<'v1' | 'v2' | 'v3', { url: string }>, dbPath: string, options: RollbackStackOptions = {}) {
   return {
-    storage: `sqlite:${dbPath}`,
+    storage: options.storage ?? `sqlite:${dbPath}`,
     traces: { flushIntervalMs: 100 },
     containment: options.containment ?? {},
     models: [
