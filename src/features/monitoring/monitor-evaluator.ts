@@ -23,7 +23,7 @@ import {
   type RateSettings,
 } from './monitor-config.ts';
 import { meanShiftDetector } from './mean-shift-detector.ts';
-import { emptyWindow, type MetricWindow } from '../telemetry/metric-windows.ts';
+import { emptyWindow, type MetricWindow, type TenthCounts } from '../telemetry/metric-windows.ts';
 import { mergeWindowInto } from './window-cache.ts';
 import { binLabel, histogram, quantileEdges } from '../../core/stats/binning.ts';
 import { DRIFT_SIGNALS, RATE_SIGNALS, featureColumns, latencyOf, meanOutputChars, answered, type RateSignal } from './signals.ts';
@@ -31,6 +31,8 @@ import { DRIFT_SIGNALS, RATE_SIGNALS, featureColumns, latencyOf, meanOutputChars
 /** Reads merged 1-second buckets; MetricWindows implements it. */
 export interface WindowReader {
   snapshot(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): MetricWindow;
+  /** Rate counters per tenth of a second, for the last few seconds (MetricWindows.tenths); optional. */
+  tenths?(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): TenthCounts[];
 }
 
 /**
@@ -596,9 +598,15 @@ export function analyzeBreach(
     const sinceWindow = ctx.reader.snapshot(ctx.model, ctx.version, since, ctx.now);
     let sinceCounts = signal.counts(sinceWindow);
     // The onset second is partly healthy (the fault began somewhere inside it): the size is taken
-    // from the seconds after it when they hold enough samples.
+    // from the seconds after it when they hold enough samples, else from the fault's own tenths of
+    // a second (a detection within a second of the onset).
     const after = signal.counts(ctx.reader.snapshot(ctx.model, ctx.version, since + 1000, ctx.now));
+    let startedAt: EpochMs | undefined;
     if (onset && after.trials >= s.minSamples) sinceCounts = after;
+    else if (onset) {
+      const within = faultWithinOnsetSecond(ctx, signal, p0, since);
+      if (within) ({ counts: sinceCounts, at: startedAt } = within);
+    }
     const rateSince = rateOf(sinceCounts);
     const raw = signal.direction === 'increase' ? rateSince : p0 - rateSince;
     const magnitude = onset && Number.isFinite(raw) ? Math.round(Math.max(raw, 0) * 1e6) / 1e6 : fallbackMagnitude;
@@ -607,7 +615,8 @@ export function analyzeBreach(
       { since, magnitude, requests: sinceWindow.requests, affected: signal.bad(sinceWindow) },
       (o) =>
         `onset ${new Date(o.at).toISOString()} (change point, LLR ${fmt(o.logLikelihoodRatio)}): ` +
-        `${Number.isFinite(o.rateBefore) ? `rate ${fmt(o.rateBefore)} before` : 'no traffic before'}, ${fmt(rateSince)} since over ${sinceCounts.trials}`,
+        `${Number.isFinite(o.rateBefore) ? `rate ${fmt(o.rateBefore)} before` : 'no traffic before'}, ${fmt(rateSince)} since over ${sinceCounts.trials}` +
+        (startedAt !== undefined ? ` (from ${new Date(startedAt).toISOString()}, the fault's start within its first second)` : ''),
     );
   }
 
@@ -649,5 +658,28 @@ export function analyzeBreach(
 }
 
 const rateOf = (c: RateCounts): number => (c.trials > 0 ? c.events / c.trials : NaN);
+
+/** Fewest requests (or ratings, labels) from a fault's start within its onset second to size it on. */
+const MIN_TENTH_TRIALS = 10;
+
+/**
+ * The fault's own counts when it was detected within its first second: the change point again, on
+ * the tenths of a second from the onset second on, and the counts from that tenth. Undefined when
+ * the reader keeps no tenths or they hold too few trials; the caller then sizes on whole seconds.
+ */
+function faultWithinOnsetSecond(ctx: EvalContext, signal: RateSignal, p0: number, onsetAt: EpochMs): { counts: RateCounts; at: EpochMs } | undefined {
+  const tenths = ctx.reader.tenths?.(ctx.model, ctx.version, onsetAt, ctx.now);
+  if (!tenths || tenths.length === 0) return undefined;
+  const series = tenths.map((t) => ({ at: t.at, ...signal.counts(t) }));
+  // The change is established on whole seconds; this only places it inside the onset second.
+  const change = estimateOnset(series, p0, { direction: signal.direction, minLogLikelihoodRatio: 0 });
+  if (!change) return undefined;
+  const counts = { events: 0, trials: 0 };
+  for (let i = change.index; i < series.length; i++) {
+    counts.events += series[i].events;
+    counts.trials += series[i].trials;
+  }
+  return counts.trials >= MIN_TENTH_TRIALS ? { counts, at: change.at } : undefined;
+}
 
 export type { LatencySketch };

@@ -23,6 +23,7 @@ interface KitOptions {
   seed?: number;
   leader?: () => boolean;
   traffic?: SimulatedModel['profile'];
+  windows?: MetricWindows;
 }
 
 async function kit(o: KitOptions = {}) {
@@ -33,7 +34,7 @@ async function kit(o: KitOptions = {}) {
   const bus = new EventBus((err) => errors.push(err));
   const audit = new AuditLog({ stores, clock });
   const incidents = new IncidentService({ stores, clock, bus, audit });
-  const windows = new MetricWindows();
+  const windows = o.windows ?? new MetricWindows();
   const servings = new Map<string, ServingModel>(models.map((m) => [m.name, simulatedServing(m, T0)]));
   for (const m of models) await stores.models.insert({ name: m.name, kind: m.kind, tags: [], createdAt: T0 });
   const runner = new MonitorRunner({
@@ -183,6 +184,45 @@ describe('MonitorRunner: hard faults become one incident', () => {
     expect(incident.impact.failedRequests).toBeGreaterThan(0);
     expect(incident.impact.since).toBe(incident.onsetAt);
     expect(k.errors).toEqual([]);
+  });
+
+  it('sizes a fault detected within its first second on its own tenths of that second', async () => {
+    // v2 fails half its requests from 700 ms into a second, and the tick at 900 ms detects it: the
+    // second's bucket is 7/9 healthy, so on whole seconds the 50% fault would look like 11%.
+    const detectWithinOnsetSecond = async (windows?: MetricWindows) => {
+      const k = await kit({ seed: 11, traffic: { minRps: 200, maxRps: 200 }, windows });
+      await k.run(60);
+      const onsetSecond = T0 + k.second() * 1000;
+      let v2Requests = 0;
+      for (let ms = 0; ms < 900; ms += 5) {
+        for (const version of ['v1', 'v2']) {
+          const failing = version === 'v2' && ms >= 700 && ++v2Requests % 2 === 0;
+          k.windows.record({ model: 'support-bot', version, at: onsetSecond + ms, latencyMs: 100, ok: !failing, errorClass: failing ? 'upstream_5xx' : undefined });
+        }
+      }
+      k.clock.t = onsetSecond + 900;
+      const tick = await k.runner.tick(k.clock.t);
+      expect(tick.incidents.filter((i) => i.created)).toHaveLength(1);
+      const [incident] = await k.incidents.list();
+      expect(incident).toMatchObject({ version: 'v2', family: 'errors' });
+      expect(incident.onsetAt).toBe(onsetSecond);
+      expect(k.errors).toEqual([]);
+      return incident;
+    };
+    const sized = await detectWithinOnsetSecond();
+    expect(sized.evidence[0].magnitude).toBeGreaterThan(0.4);
+    expect(sized.evidence[0].magnitude).toBeLessThan(0.6);
+    expect(['SEV1', 'SEV2']).toContain(sized.severity);
+    expect(sized.evidence[0].detail).toMatch(/the fault's start within its first second/);
+    // Without the tenths (a reader that keeps none), the same detection sizes on the whole second.
+    class WholeSecondsOnly extends MetricWindows {
+      override tenths() {
+        return [];
+      }
+    }
+    const diluted = await detectWithinOnsetSecond(new WholeSecondsOnly());
+    expect(diluted.evidence[0].magnitude).toBeLessThan(0.2);
+    expect(diluted.severity).toBe('SEV3');
   });
 
   it('detects latency ×10 within 2 s as a latency incident and nothing else', async () => {

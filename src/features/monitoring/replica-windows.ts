@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { Clock, EpochMs } from '../../core/types.ts';
 import type { Database } from '../../storage/schema.ts';
-import { MetricWindows, type MetricWindow, type SerializedBucket } from '../telemetry/metric-windows.ts';
+import { MetricWindows, type MetricWindow, type SerializedBucket, type TenthCounts } from '../telemetry/metric-windows.ts';
 import type { MonitoredWindows } from './monitor-runner.ts';
 import { mergeWindowInto } from './window-cache.ts';
 
@@ -160,6 +160,11 @@ export class ReplicaWindows implements MonitoredWindows {
     this.remote.clear();
     this.seen.clear();
     this.lastId = 0;
+  }
+
+  /** This replica's own tenths: replicas exchange whole seconds only, and the local share of the traffic is a sample of it. */
+  tenths(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): TenthCounts[] {
+    return this.o.local.tenths(model, version, fromMs, toMs);
   }
 
   snapshot(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): MetricWindow {

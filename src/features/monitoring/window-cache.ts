@@ -6,7 +6,7 @@
 // their request's time, in any older bucket): those reach a cached block within `ttlMs`, the same
 // staleness the baselines already have.
 import type { EpochMs } from '../../core/types.ts';
-import { emptyCounts, emptyWindow, type MetricWindow, type WindowCounts } from '../telemetry/metric-windows.ts';
+import { emptyCounts, emptyWindow, type MetricWindow, type TenthCounts, type WindowCounts } from '../telemetry/metric-windows.ts';
 import type { WindowReader } from './monitor-evaluator.ts';
 
 export interface WindowCacheOptions {
@@ -65,6 +65,11 @@ export class WindowCache implements WindowReader {
       for (const [k, b] of this.blocks) if (b.usedAt < now - 2 * this.maxTtl) this.blocks.delete(k);
     }
     this.now = now;
+  }
+
+  /** Tenths are recent by nature: never cached. */
+  tenths(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): TenthCounts[] {
+    return this.inner.tenths?.(model, version, fromMs, toMs) ?? [];
   }
 
   snapshot(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): MetricWindow {

@@ -83,6 +83,35 @@ describe('MetricWindows', () => {
     expect(w.recordFeedback({ model: 'bot', version: 'v1', requestAt: T0 - 10 * 3600_000, rating: 1 })).toBe(false);
   });
 
+  it('keeps the rate counters of the last few seconds per tenth of a second', () => {
+    const w = new MetricWindows();
+    w.record(obs({ at: T0 + 50 }));
+    w.record(obs({ at: T0 + 720, ok: false, errorClass: 'upstream_5xx' }));
+    w.record(obs({ at: T0 + 799, ok: false, errorClass: 'timeout' }));
+    w.record(obs({ at: T0 + 730, ok: false, errorClass: 'malformed_output' }));
+    w.record(obs({ at: T0 + 1_950, invalid: true }));
+    w.recordFeedback({ model: 'bot', version: 'v1', requestAt: T0 + 720, rating: -1, correct: false });
+    const tenths = w.tenths('bot', 'v1', T0, T0 + 2_000);
+    expect(tenths.map((t) => t.at - T0)).toEqual(Array.from({ length: 20 }, (_, i) => i * 100));
+    expect(tenths[0]).toMatchObject({ requests: 1, errors: 0 });
+    expect(tenths[7]).toMatchObject({ requests: 3, errors: 3, timeouts: 1, invalid: 1, errorClasses: { malformed_output: 1 }, feedbackNegative: 1, labelsTotal: 1, labelsCorrect: 0 });
+    expect(tenths[19]).toMatchObject({ requests: 1, errors: 0, invalid: 1, errorClasses: {} });
+    // They add up to the seconds' buckets.
+    const sum = tenths.reduce((n, t) => n + t.requests, 0);
+    expect(sum).toBe(w.snapshot('bot', 'v1', T0, T0 + 2_000).requests);
+    // A range starting inside a tenth starts at the next one; other series are apart.
+    expect(w.tenths('bot', 'v1', T0 + 701, T0 + 900).map((t) => t.at - T0)).toEqual([800]);
+    expect(w.tenths('bot', 'v2', T0, T0 + 2_000)).toEqual([]);
+    // Four seconds later the first second is no longer kept per tenth (its bucket still is).
+    w.record(obs({ at: T0 + 4_000 }));
+    expect(w.tenths('bot', 'v1', T0, T0 + 1_000)).toEqual([]);
+    expect(w.tenths('bot', 'v1', T0 + 1_000, T0 + 2_000)).toHaveLength(10);
+    expect(w.snapshot('bot', 'v1', T0, T0 + 1_000).requests).toBe(4);
+    // A late request of a second no longer kept changes no newer tenth.
+    w.record(obs({ at: T0 + 10 }));
+    expect(w.tenths('bot', 'v1', T0 + 4_000, T0 + 4_100)[0].requests).toBe(1);
+  });
+
   it('serializes buckets so two replicas merge into what one would have seen', () => {
     const a = new MetricWindows();
     const b = new MetricWindows();

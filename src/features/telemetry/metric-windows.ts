@@ -227,8 +227,31 @@ class Bucket implements WindowCounts {
   }
 }
 
+/**
+ * Seconds whose rate counters are also kept per tenth of a second. A fault detected within its
+ * first second shares that second's bucket with the healthy requests before it; the tenths let the
+ * breach analysis size the fault from its own requests (MetricWindows.tenths).
+ */
+const TENTH_SECONDS = 4;
+// Counter slots of one tenth, in this order.
+const TENTH_FIELDS = ['requests', 'errors', 'timeouts', 'invalid', 'malformed', 'feedbackPositive', 'feedbackNegative', 'labelsCorrect', 'labelsTotal'] as const;
+const [T_REQUESTS, T_ERRORS, T_TIMEOUTS, T_INVALID, T_MALFORMED, T_POSITIVE, T_NEGATIVE, T_CORRECT, T_LABELS] = TENTH_FIELDS.map((_, i) => i);
+const TENTH_WIDTH = TENTH_FIELDS.length;
+
+/** The counters rate signals read, over one tenth of a second starting at `at`. */
+export interface TenthCounts
+  extends Pick<WindowCounts, 'requests' | 'errors' | 'timeouts' | 'invalid' | 'feedbackPositive' | 'feedbackNegative' | 'labelsCorrect' | 'labelsTotal'> {
+  at: EpochMs;
+  /** Only `malformed_output`: the one error class rate signals read. */
+  errorClasses: Record<string, number>;
+}
+
 class Series {
   readonly ring: Bucket[];
+  /** Per tenth counters of the last TENTH_SECONDS seconds: second % TENTH_SECONDS picks the block. */
+  readonly tenths = new Float64Array(TENTH_SECONDS * 10 * TENTH_WIDTH);
+  /** Second held by each block of `tenths` (-1: none yet). */
+  readonly tenthSeconds: number[] = new Array(TENTH_SECONDS).fill(-1);
   lastSecond = -1;
   constructor(
     readonly model: string,
@@ -397,10 +420,37 @@ export class MetricWindows {
     return b;
   }
 
+  /** Offset in `s.tenths` of the counters of the tenth holding `atMs`; -1 when that second is no longer kept per tenth. */
+  private tenth(s: Series, atMs: EpochMs): number {
+    const second = Math.floor(atMs / 1000);
+    if (second <= s.lastSecond - TENTH_SECONDS) return -1;
+    const block = second % TENTH_SECONDS;
+    const start = block * 10 * TENTH_WIDTH;
+    if (s.tenthSeconds[block] !== second) {
+      if (s.tenthSeconds[block] > second) return -1;
+      s.tenthSeconds[block] = second;
+      s.tenths.fill(0, start, start + 10 * TENTH_WIDTH);
+    }
+    return start + Math.floor((atMs - second * 1000) / 100) * TENTH_WIDTH;
+  }
+
   record(o: Observation): void {
     const s = this.seriesFor(o.model, o.version, o.shadow === true, true)!;
     const b = this.bucket(s, Math.floor(o.at / 1000));
     if (!b) return;
+    const at = this.tenth(s, o.at);
+    if (at >= 0) {
+      const slots = s.tenths;
+      slots[at + T_REQUESTS]++;
+      if (!o.ok) {
+        slots[at + T_ERRORS]++;
+        if (o.errorClass === 'timeout') slots[at + T_TIMEOUTS]++;
+        if (o.errorClass === 'malformed_output') {
+          slots[at + T_INVALID]++;
+          slots[at + T_MALFORMED]++;
+        }
+      } else if (o.invalid) slots[at + T_INVALID]++;
+    }
     b.requests++;
     if (!o.ok) {
       b.errors++;
@@ -456,7 +506,47 @@ export class MetricWindows {
       b.labelsTotal++;
       if (f.correct) b.labelsCorrect++;
     }
+    const at = this.tenth(s, f.requestAt);
+    if (at >= 0) {
+      const slots = s.tenths;
+      if (f.rating === 1) slots[at + T_POSITIVE]++;
+      else if (f.rating === -1) slots[at + T_NEGATIVE]++;
+      if (f.correct !== undefined) {
+        slots[at + T_LABELS]++;
+        if (f.correct) slots[at + T_CORRECT]++;
+      }
+    }
     return true;
+  }
+
+  /**
+   * Rate counters per tenth of a second over [fromMs, toMs), for the last few seconds of a series
+   * only (tenths no longer kept are left out). Local to this process: replicas exchange seconds.
+   */
+  tenths(model: string, version: string, fromMs: EpochMs, toMs: EpochMs): TenthCounts[] {
+    const out: TenthCounts[] = [];
+    const s = this.seriesFor(model, version, false, false);
+    if (!s) return out;
+    for (let t = Math.ceil(fromMs / 100) * 100; t < toMs; t += 100) {
+      const second = Math.floor(t / 1000);
+      const block = second % TENTH_SECONDS;
+      if (s.tenthSeconds[block] !== second || second <= s.lastSecond - TENTH_SECONDS) continue;
+      const at = (block * 10 + (t - second * 1000) / 100) * TENTH_WIDTH;
+      const v = s.tenths;
+      out.push({
+        at: t,
+        requests: v[at + T_REQUESTS],
+        errors: v[at + T_ERRORS],
+        timeouts: v[at + T_TIMEOUTS],
+        invalid: v[at + T_INVALID],
+        feedbackPositive: v[at + T_POSITIVE],
+        feedbackNegative: v[at + T_NEGATIVE],
+        labelsCorrect: v[at + T_CORRECT],
+        labelsTotal: v[at + T_LABELS],
+        errorClasses: v[at + T_MALFORMED] > 0 ? { malformed_output: v[at + T_MALFORMED] } : {},
+      });
+    }
+    return out;
   }
 
   /** Model/version pairs with any data in the ring (shadow series flagged; model-level series excluded). */
