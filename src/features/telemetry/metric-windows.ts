@@ -438,29 +438,30 @@ export class MetricWindows {
     const s = this.seriesFor(o.model, o.version, o.shadow === true, true)!;
     const b = this.bucket(s, Math.floor(o.at / 1000));
     if (!b) return;
-    const at = this.tenth(s, o.at);
-    if (at >= 0) {
-      const slots = s.tenths;
-      slots[at + T_REQUESTS]++;
-      if (!o.ok) {
-        slots[at + T_ERRORS]++;
-        if (o.errorClass === 'timeout') slots[at + T_TIMEOUTS]++;
-        if (o.errorClass === 'malformed_output') {
-          slots[at + T_INVALID]++;
-          slots[at + T_MALFORMED]++;
-        }
-      } else if (o.invalid) slots[at + T_INVALID]++;
-    }
+    // The rate counters, for the second's bucket and its tenth alike.
+    const failed = !o.ok;
+    const timeout = failed && o.errorClass === 'timeout';
+    const malformed = failed && o.errorClass === 'malformed_output';
+    const invalid = malformed || (!failed && o.invalid === true);
     b.requests++;
-    if (!o.ok) {
+    if (failed) {
       b.errors++;
       if (o.errorClass) {
         const ec = (b.errorClasses ??= {});
         ec[o.errorClass] = (ec[o.errorClass] ?? 0) + 1;
-        if (o.errorClass === 'timeout') b.timeouts++;
-        if (o.errorClass === 'malformed_output') b.invalid++;
       }
-    } else if (o.invalid) b.invalid++;
+    }
+    if (timeout) b.timeouts++;
+    if (invalid) b.invalid++;
+    const at = this.tenth(s, o.at);
+    if (at >= 0) {
+      const t = s.tenths;
+      t[at + T_REQUESTS]++;
+      if (failed) t[at + T_ERRORS]++;
+      if (timeout) t[at + T_TIMEOUTS]++;
+      if (invalid) t[at + T_INVALID]++;
+      if (malformed) t[at + T_MALFORMED]++;
+    }
     if (o.fallback) b.fallbacks++;
     if (o.retried) b.retries++;
     if (o.blocked) b.blocked++;
