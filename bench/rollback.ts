@@ -4,12 +4,13 @@
 //   npm run bench:rollback -- --trials 3 --rps 100
 //   npm run bench:rollback -- --storage postgres://postgres@127.0.0.1:5432/emptydb
 //
-// One real Failsafe (startFailsafe, SQLite file unless --storage says otherwise) in front of simulated upstreams: v1 and v2 stable
-// (v2 = M-1), and per trial a new version registered on the v3 upstream and given all traffic.
-// Under a steady paced load, the new version starts failing half its requests; the monitors detect
-// it and open an incident (with `--manual`, or when no monitors are wired, the incident is opened
-// through the API as an alert would, 300 ms after the fault). The playbook contains and rolls back
-// after validating M-1 on the golden set (32 cases). Measured per trial:
+// One real Failsafe (startFailsafe, SQLite file unless --storage says otherwise) in front of
+// simulated upstreams: v1 and v2 stable (v2 = M-1), and per trial a new version registered on the
+// v3 upstream and given all traffic. Under a steady paced load, the new version starts failing half
+// its requests; the monitors detect it and open an incident (with `--manual`, or when no monitors
+// are wired, the incident is opened through the API as an alert would, 300 ms after the fault).
+// The playbook contains and rolls back after validating M-1 on the golden set (32 cases).
+// Measured per trial:
 //   - fault → detection (real detection only),
 //   - detection → route change of the containment (the playbook's own timing, and clock time),
 //   - detection → rollback switch and → incident mitigated,
