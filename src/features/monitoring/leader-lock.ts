@@ -84,9 +84,10 @@ export class LeaderLock {
   private lose(err: unknown): void {
     const client = this.client;
     this.client = undefined;
+    // Step down before the lock can be free, so that this replica never leads beside the next one.
+    this.set(false);
     // Destroying the connection is what frees a session lock on the server.
     client?.release(err instanceof Error ? err : new Error('leader connection lost'));
-    this.set(false);
     this.o.onError?.(err);
   }
 
@@ -100,12 +101,15 @@ export class LeaderLock {
     }
   }
 
-  /** Stops trying and hands the lock over (unlock, then close the connection). */
+  /** Stops trying and hands the lock over (step down, unlock, then close the connection). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.busy) await this.busy.catch(() => undefined);
+    // Step down first: once the lock is free another replica may take it at once, and it must not
+    // lead while this one still says it does.
+    if (this.shared) this.set(false);
     const client = this.client;
     this.client = undefined;
     if (client) {
@@ -116,6 +120,5 @@ export class LeaderLock {
       }
       client.release(true);
     }
-    if (this.shared) this.set(false);
   }
 }
