@@ -44,6 +44,7 @@ describe('configuration', () => {
     expect(config.models[0]!.versions[0]!.upstream.provider).toBe('openai');
     expect(config.models[0]!.route).toEqual({ v2: 100 });
     expect(baseDir).toMatch(/failsafe-config-/);
+    expect(config.runbooks).toEqual({ dirs: [], default: 'SOP-001', select: [] });
   });
 
   it('loads the example configuration shipped in examples/, whose golden set exists', () => {
@@ -69,6 +70,8 @@ describe('configuration', () => {
       'models[0].route: weights must sum to 100',
     );
     expect(errorOf(() => parseConfig({ traces: { redact: ['(unclosed'] } }))).toContain('traces.redact[0]: invalid regex');
+    expect(errorOf(() => parseConfig({ runbooks: { select: [{ runbook: 'SOP-002', severities: ['SEV5'] }] } }))).toContain('runbooks.select[0].severities[0]:');
+    expect(errorOf(() => parseConfig({ runbooks: { select: [{ families: ['drift'] }] } }))).toContain('runbooks.select[0].runbook:');
     expect(errorOf(() => loadConfigFile(write('models: [oops')))).toMatch(/not valid YAML/);
     expect(errorOf(() => loadConfigFile('/nonexistent/failsafe.yaml'))).toContain('cannot read config /nonexistent/failsafe.yaml: ENOENT');
   });

@@ -11,6 +11,7 @@ import { containmentConfigSchema, modelContainmentShape } from './features/conta
 import { severityConfigSchema } from './features/incidents/severity-config.ts';
 import { modelMonitorsConfigSchema, monitorsConfigSchema } from './features/monitoring/monitor-config.ts';
 import { notificationsConfigSchema } from './features/notifications/notifications-config.ts';
+import { runbooksConfigSchema } from './features/runbooks/runbook-config.ts';
 import { stagingConfigSchema } from './features/staging/staging-config.ts';
 import { validatorsConfigSchema } from './features/validators/validator-config.ts';
 
@@ -119,6 +120,8 @@ export const configSchema = z
     notifications: notificationsConfigSchema.prefault({}),
     /** Defaults for every model's containment, playbook, rollback, fallbacks and soak. */
     containment: containmentConfigSchema.prefault({}),
+    /** Runbook directories and which runbook each incident follows (src/features/runbooks/runbook-config.ts). */
+    runbooks: runbooksConfigSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     c.traces.redact.forEach((pattern, i) => {

@@ -1,6 +1,7 @@
 // Composition root: reads the configuration, opens the store, builds every service and the HTTP
 // server, and owns shutdown. Nothing else constructs services.
 import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './app-context.ts';
@@ -26,6 +27,7 @@ import { createMonitoringFeature } from './features/monitoring/monitoring-featur
 import { createReviewFeature } from './features/review/review-feature.ts';
 import { createRouteSync } from './features/routing/route-sync.ts';
 import { createRunbookFeature } from './features/runbooks/runbook-feature.ts';
+import { builtinRunbookDir } from './features/runbooks/runbook-service.ts';
 import { createDeploymentsFeature } from './features/deployments/deployments-feature.ts';
 
 export interface StartOptions {
@@ -146,8 +148,9 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
   });
   await containmentFeature.start();
   closers.push(() => containmentFeature.close());
-  // Runbooks: every incident follows SOP-001 (runbooks/*.yaml, versioned) as a checklist whose
-  // automatic steps complete from timeline events; overdue steps escalate through the notifier.
+  // Runbooks: every incident follows a runbook (SOP-001 unless `runbooks.select` picks another;
+  // runbooks/*.yaml and `runbooks.dirs`, versioned) as a checklist whose automatic steps complete
+  // from timeline events; overdue steps escalate through the notifier.
   const runbookFeature = await createRunbookFeature({
     stores,
     clock,
@@ -155,6 +158,9 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     audit,
     incidents,
     notifier,
+    dirs: [builtinRunbookDir, ...config.runbooks.dirs.map((d) => (isAbsolute(d) ? d : resolve(loaded.baseDir, d)))],
+    defaultRunbookId: config.runbooks.default,
+    select: config.runbooks.select,
     tickIntervalMs: options.background === false ? undefined : 15_000,
     onError: (err, what) => logger.error({ err, what }, 'runbook handling failed'),
   });

@@ -671,7 +671,7 @@ export class IncidentService {
       return {
         incident: { ...current, runbook, updatedAt: at },
         change: 'runbook',
-        timeline: { kind: 'runbook', message: `follows runbook ${runbook.id} v${runbook.version}`, data: runbook },
+        timeline: { kind: 'runbook', message: `follows runbook ${runbook.id} v${runbook.version}${options.reason ? `: ${options.reason}` : ''}`, data: runbook },
         audit: { action: 'incident.runbook', before: { runbook: current.runbook }, after: { runbook } },
       };
     });

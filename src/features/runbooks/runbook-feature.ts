@@ -5,6 +5,7 @@ import type { EventBus } from '../../core/events.ts';
 import type { Clock } from '../../core/types.ts';
 import type { FeaturePlugin } from '../../http/server.ts';
 import type { Stores } from '../stores.ts';
+import type { RunbookRule } from './runbook-config.ts';
 import { runbookRoutes } from './runbook-routes.ts';
 import { builtinRunbookDir, RunbookService, type RunbookAudit, type RunbookIncidents, type RunbookServiceOptions } from './runbook-service.ts';
 
@@ -25,6 +26,8 @@ export async function createRunbookFeature(deps: {
   /** Directories of runbook YAML to load at start (default: the built-in runbooks/). */
   dirs?: string[];
   defaultRunbookId?: string;
+  /** Rules choosing a runbook per incident (config `runbooks.select`). */
+  select?: RunbookRule[];
   /** How often overdue steps are checked (ms); 0 or undefined: never by itself (tests call tick). */
   tickIntervalMs?: number;
   onError?: (err: unknown, what: string) => void;
@@ -38,9 +41,12 @@ export async function createRunbookFeature(deps: {
     incidents: deps.incidents,
     notifier: deps.notifier,
     defaultRunbookId: deps.defaultRunbookId,
+    select: deps.select,
     onError,
   });
   for (const dir of deps.dirs ?? [builtinRunbookDir]) await runbooks.loadDirectory(dir);
+  // A rule naming a runbook that is not there would leave incidents without a checklist: refuse to start.
+  await runbooks.assertSelectable();
   const stop = runbooks.start();
   let timer: ReturnType<typeof setInterval> | undefined;
   let ticking = false;

@@ -228,3 +228,59 @@ describe('runbook versions', () => {
     );
   });
 });
+
+describe('choosing the runbook per incident (runbooks.select)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'failsafe-runbooks-'));
+    // An organization's own procedure for drift: SOP-001's steps under another id and title.
+    const drift = readFileSync(join(builtinRunbookDir, 'sop-001.yaml'), 'utf8')
+      .replace(/^id: SOP-001$/m, 'id: SOP-DRIFT')
+      .replace(/^title: .*$/m, 'title: Input drift review');
+    writeFileSync(join(dir, 'sop-drift.yaml'), drift);
+  });
+  afterEach(async () => {
+    await kit?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an incident follows the first rule that matches it, else the default, and says which on its timeline', async () => {
+    kit = await createRunbookKit({
+      stores: createMemoryStores(),
+      dirs: [builtinRunbookDir, dir],
+      select: [
+        { runbook: 'SOP-DRIFT', families: ['drift'], severities: ['SEV3', 'SEV4'] },
+        { runbook: 'SOP-001', models: ['fraud-scorer'] },
+        { runbook: 'SOP-DRIFT' },
+      ],
+    });
+    await seedModel(kit);
+    await seedModel(kit, 'fraud-scorer');
+    const drift = await openIncident(kit, { family: 'drift', severity: 'SEV4' });
+    const severeDrift = await openIncident(kit, { model: 'fraud-scorer', family: 'drift', severity: 'SEV1' });
+    const other = await openIncident(kit, { family: 'errors' });
+    const pinned = async (id: string) => (await kit.incidents.get(id)).runbook?.id;
+    expect(await pinned(drift.id)).toBe('SOP-DRIFT');
+    expect((await kit.feature.runbooks.checklist(drift.id))!.runbook).toMatchObject({ id: 'SOP-DRIFT', version: 1 });
+    // SEV1 drift misses the first rule (severity) and matches the second (model).
+    expect(await pinned(severeDrift.id)).toBe('SOP-001');
+    // Errors on support-bot match only the catch-all rule.
+    expect(await pinned(other.id)).toBe('SOP-DRIFT');
+    const reason = async (id: string) => (await kit.incidents.timeline(id)).find((e) => e.kind === 'runbook')?.message ?? '';
+    expect(await reason(drift.id)).toMatch(/runbooks\.select\[0\] \(family drift, severity SEV3\/SEV4\)/);
+    expect(await reason(severeDrift.id)).toMatch(/runbooks\.select\[1\] \(model fraud-scorer\)/);
+    expect(await reason(other.id)).toMatch(/runbooks\.select\[2\] \(every incident\)/);
+    expect(kit.errors).toEqual([]);
+  });
+
+  it('with no rule matching, the default runbook; a rule or default naming a runbook not loaded refuses to start', async () => {
+    kit = await createRunbookKit({ stores: createMemoryStores(), dirs: [builtinRunbookDir, dir], defaultRunbookId: 'SOP-DRIFT', select: [{ runbook: 'SOP-001', families: ['errors'] }] });
+    await seedModel(kit);
+    expect((await kit.incidents.get((await openIncident(kit, { family: 'latency' })).id)).runbook?.id).toBe('SOP-DRIFT');
+    expect((await kit.incidents.get((await openIncident(kit, { family: 'errors' })).id)).runbook?.id).toBe('SOP-001');
+    await expect(createRunbookKit({ stores: createMemoryStores(), select: [{ runbook: 'SOP-001' }, { runbook: 'SOP-404' }] })).rejects.toThrow(
+      'runbooks.select[1].runbook: no runbook "SOP-404" is loaded (loaded: SOP-001)',
+    );
+    await expect(createRunbookKit({ stores: createMemoryStores(), defaultRunbookId: 'SOP-9' })).rejects.toThrow('runbooks.default: no runbook "SOP-9" is loaded');
+  });
+});

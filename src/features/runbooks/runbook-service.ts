@@ -43,6 +43,7 @@ import {
   type RangeComplianceReport,
 } from './compliance-report.ts';
 import { packagePath } from '../../package-root.ts';
+import { selectRunbook, type RunbookRule } from './runbook-config.ts';
 import { checkRunbookDefinition, parseRunbookYaml, runbookHash, type RunbookDefinition } from './runbook-definition.ts';
 import type { Checklist, StepEvidence, StoredRunbook } from './runbook-store.ts';
 
@@ -67,8 +68,10 @@ export interface RunbookServiceOptions {
   incidents: RunbookIncidents;
   /** Overdue steps go out through it (Notifier.notify). */
   notifier?: { notify(incident: Incident, event: NotificationEvent, audience?: Audience): unknown };
-  /** The runbook new incidents follow. */
+  /** The runbook new incidents follow when no `select` rule matches (default SOP-001). */
   defaultRunbookId?: string;
+  /** Rules choosing a runbook per incident family, severity or model; the first match wins. */
+  select?: RunbookRule[];
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -93,6 +96,11 @@ export interface VersionResult {
   created: boolean;
 }
 
+const describeRule = (r: RunbookRule): string =>
+  [r.families && `family ${r.families.join('/')}`, r.severities && `severity ${r.severities.join('/')}`, r.models && `model ${r.models.join('/')}`]
+    .filter(Boolean)
+    .join(', ') || 'every incident';
+
 export class RunbookService {
   private readonly stores: Stores;
   private readonly clock: Clock;
@@ -101,6 +109,7 @@ export class RunbookService {
   private readonly incidents: RunbookIncidents;
   private readonly notifier?: RunbookServiceOptions['notifier'];
   readonly defaultRunbookId: string;
+  private readonly select: RunbookRule[];
   private readonly onError: (err: unknown, what: string) => void;
   private readonly tails = new Map<string, Promise<unknown>>();
   private inFlight = 0;
@@ -114,7 +123,19 @@ export class RunbookService {
     this.incidents = options.incidents;
     this.notifier = options.notifier;
     this.defaultRunbookId = options.defaultRunbookId ?? DEFAULT_RUNBOOK_ID;
+    this.select = options.select ?? [];
     this.onError = options.onError ?? (() => {});
+  }
+
+  /** Throws, naming the setting, when the default or a `select` rule names a runbook that is not loaded. */
+  async assertSelectable(): Promise<void> {
+    const named: Array<[string, string]> = [['runbooks.default', this.defaultRunbookId], ...this.select.map((r, i): [string, string] => [`runbooks.select[${i}].runbook`, r.runbook])];
+    for (const [path, id] of named) {
+      if (!(await this.stores.runbooks.getVersion(id))) {
+        const loaded = (await this.stores.runbooks.listLatest()).map((r) => r.id);
+        throw new FailsafeError('VALIDATION_FAILED', `${path}: no runbook "${id}" is loaded (loaded: ${loaded.join(', ') || 'none'})`);
+      }
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -282,9 +303,10 @@ export class RunbookService {
     if (existing) return existing;
     const incident = await this.incidents.get(incidentId);
     if (options.always === false && !isActive(incident.status)) return undefined;
-    const runbook = await this.stores.runbooks.getVersion(this.defaultRunbookId);
+    const chosen = selectRunbook(incident, this.select, this.defaultRunbookId);
+    const runbook = await this.stores.runbooks.getVersion(chosen.id);
     if (!runbook) {
-      this.onError(new FailsafeError('RUNBOOK_NOT_FOUND', `no runbook "${this.defaultRunbookId}" is loaded`), `checklist for ${incidentId}`);
+      this.onError(new FailsafeError('RUNBOOK_NOT_FOUND', `no runbook "${chosen.id}" is loaded`), `checklist for ${incidentId}`);
       return undefined;
     }
     const model = await this.stores.models.get(incident.model).catch(() => undefined);
@@ -296,7 +318,8 @@ export class RunbookService {
       throw err;
     }
     try {
-      await this.incidents.setRunbook(incidentId, { id: runbook.id, version: runbook.version }, { actor: ACTOR, reason: `runbook in force when the incident opened` });
+      const why = chosen.rule === undefined ? 'the default runbook' : `chosen by runbooks.select[${chosen.rule}] (${describeRule(this.select[chosen.rule])})`;
+      await this.incidents.setRunbook(incidentId, { id: runbook.id, version: runbook.version }, { actor: ACTOR, reason: `${why}, in force when the incident opened` });
     } catch (err) {
       this.onError(err, `pinning runbook on ${incidentId}`);
     }

@@ -14,6 +14,7 @@ import { IncidentService } from '../incidents/incident-service.ts';
 import { incidentRoutes } from '../incidents/incident-routes.ts';
 import type { NotificationEvent } from '../notifications/notifier.ts';
 import type { Stores } from '../stores.ts';
+import type { RunbookRule } from './runbook-config.ts';
 import { createRunbookFeature, type RunbookFeature } from './runbook-feature.ts';
 
 export interface SentNotification {
@@ -42,7 +43,9 @@ export interface RunbookKit {
 
 export const T0 = Date.UTC(2025, 2, 14, 9, 0);
 
-export async function createRunbookKit(options: { stores?: Stores; dirs?: string[]; clockStart?: number } = {}): Promise<RunbookKit & { storage?: TestStorage }> {
+export async function createRunbookKit(
+  options: { stores?: Stores; dirs?: string[]; clockStart?: number; defaultRunbookId?: string; select?: RunbookRule[] } = {},
+): Promise<RunbookKit & { storage?: TestStorage }> {
   const storage = options.stores ? undefined : await createSqliteStorage();
   const stores = options.stores ?? createKyselyStores(storage!.handle);
   const f = createFoundation({ stores });
@@ -58,6 +61,8 @@ export async function createRunbookKit(options: { stores?: Stores; dirs?: string
     incidents,
     notifier,
     dirs: options.dirs,
+    defaultRunbookId: options.defaultRunbookId,
+    select: options.select,
     onError: (err) => errors.push(err),
   });
   return {

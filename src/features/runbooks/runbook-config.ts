@@ -1,0 +1,43 @@
+// `runbooks:` in failsafe.yaml: where runbooks come from, and which one each incident follows.
+// The built-in runbooks/ directory (SOP-001) is always loaded; `dirs` adds an organization's own.
+// An incident follows the first `select` rule that matches it, else `default`, and keeps that
+// runbook's version for its whole life (a later severity change does not switch runbooks).
+import { z } from 'zod';
+import type { Incident } from '../../core/types.ts';
+import { severityValue } from '../incidents/severity-config.ts';
+
+const runbookRuleSchema = z.strictObject({
+  /** Runbook id (a loaded runbook's `id`). */
+  runbook: z.string().min(1),
+  /** Every list given must contain the incident's value; a rule with none matches every incident. */
+  families: z.array(z.string().min(1)).min(1).optional(),
+  severities: z.array(severityValue).min(1).optional(),
+  models: z.array(z.string().min(1)).min(1).optional(),
+});
+
+export const runbooksConfigSchema = z.strictObject({
+  /** More directories of runbook YAML, relative to the config file; loaded after the built-in one. */
+  dirs: z.array(z.string().min(1)).default([]),
+  /** The runbook of an incident no rule selects. */
+  default: z.string().min(1).default('SOP-001'),
+  /** First match wins. */
+  select: z.array(runbookRuleSchema).default([]),
+});
+
+export type RunbookRule = z.infer<typeof runbookRuleSchema>;
+export type RunbooksConfig = z.infer<typeof runbooksConfigSchema>;
+
+/** The runbook an incident opens with, and why: the index of the rule that chose it, if any. */
+export function selectRunbook(
+  incident: Pick<Incident, 'family' | 'severity' | 'model'>,
+  rules: readonly RunbookRule[],
+  fallback: string,
+): { id: string; rule?: number } {
+  const rule = rules.findIndex(
+    (r) =>
+      (!r.families || r.families.includes(incident.family)) &&
+      (!r.severities || r.severities.includes(incident.severity)) &&
+      (!r.models || r.models.includes(incident.model)),
+  );
+  return rule >= 0 ? { id: rules[rule].runbook, rule } : { id: fallback };
+}
