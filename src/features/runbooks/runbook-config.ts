@@ -41,3 +41,9 @@ export function selectRunbook(
   );
   return rule >= 0 ? { id: rules[rule].runbook, rule } : { id: fallback };
 }
+
+/** What a rule matches, for timelines: "family drift, severity SEV3/SEV4", or "every incident". */
+export const describeRule = (r: RunbookRule): string =>
+  [r.families && `family ${r.families.join('/')}`, r.severities && `severity ${r.severities.join('/')}`, r.models && `model ${r.models.join('/')}`]
+    .filter(Boolean)
+    .join(', ') || 'every incident';

@@ -43,7 +43,7 @@ import {
   type RangeComplianceReport,
 } from './compliance-report.ts';
 import { packagePath } from '../../package-root.ts';
-import { selectRunbook, type RunbookRule } from './runbook-config.ts';
+import { describeRule, selectRunbook, type RunbookRule } from './runbook-config.ts';
 import { checkRunbookDefinition, parseRunbookYaml, runbookHash, type RunbookDefinition } from './runbook-definition.ts';
 import type { Checklist, StepEvidence, StoredRunbook } from './runbook-store.ts';
 
@@ -95,11 +95,6 @@ export interface VersionResult {
   runbook: StoredRunbook;
   created: boolean;
 }
-
-const describeRule = (r: RunbookRule): string =>
-  [r.families && `family ${r.families.join('/')}`, r.severities && `severity ${r.severities.join('/')}`, r.models && `model ${r.models.join('/')}`]
-    .filter(Boolean)
-    .join(', ') || 'every incident';
 
 export class RunbookService {
   private readonly stores: Stores;
