@@ -11,7 +11,8 @@
 //
 //   npm run bench:gateway            (about 2 minutes)
 //   npm run bench:gateway -- --quick (about 40 s, for a smoke check)
-//   options: --skip-a|b|c, --trace-store=memory (traces to the in-memory fake instead of SQLite)
+//   options: --skip-a|b|c, --trace-store=memory (traces to the in-memory fake instead of SQLite),
+//            --trace-store=postgres://…/emptydb (traces to PostgreSQL; the database is migrated)
 //
 // (a) added latency over one keep-alive connection, p50/p99, sub-millisecond timing
 //     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway/reference);
@@ -126,9 +127,10 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const { servingModel } = await import('../src/features/gateway/serving-model-builder.ts');
 
   const dir = mkdtempSync(join(tmpdir(), 'failsafe-bench-'));
-  const storage = await openStorage(`sqlite:${join(dir, 'failsafe.db')}`);
+  const traceStore = [...args].find((a) => a.startsWith('--trace-store='))?.slice('--trace-store='.length);
+  const storage = await openStorage(traceStore?.startsWith('postgres') ? traceStore : `sqlite:${join(dir, 'failsafe.db')}`);
   // --trace-store=memory: traces go to the in-memory fake, to tell the gateway's own cost from SQLite's.
-  const stores = args.has('--trace-store=memory')
+  const stores = traceStore === 'memory'
     ? (await import('../src/features/memory-stores.ts')).createMemoryStores()
     : createKyselyStores(storage);
   const config = parseConfig({}, {});
