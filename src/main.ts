@@ -1,7 +1,7 @@
 // Composition root: reads the configuration, opens the store, builds every service and the HTTP
 // server, and owns shutdown. Nothing else constructs services.
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './app-context.ts';
@@ -158,7 +158,7 @@ export async function startFailsafe(options: StartOptions = {}): Promise<Running
     audit,
     incidents,
     notifier,
-    dirs: [builtinRunbookDir, ...config.runbooks.dirs.map((d) => (isAbsolute(d) ? d : resolve(loaded.baseDir, d)))],
+    dirs: [builtinRunbookDir, ...config.runbooks.dirs.map((d) => resolve(loaded.baseDir, d))],
     defaultRunbookId: config.runbooks.default,
     select: config.runbooks.select,
     tickIntervalMs: options.background === false ? undefined : 15_000,

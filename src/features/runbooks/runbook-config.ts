@@ -6,6 +6,9 @@ import { z } from 'zod';
 import type { Incident } from '../../core/types.ts';
 import { severityValue } from '../incidents/severity-config.ts';
 
+/** The runbook incidents follow when nothing else is configured: the built-in procedure. */
+export const DEFAULT_RUNBOOK_ID = 'SOP-001';
+
 const runbookRuleSchema = z.strictObject({
   /** Runbook id (a loaded runbook's `id`). */
   runbook: z.string().min(1),
@@ -19,13 +22,12 @@ export const runbooksConfigSchema = z.strictObject({
   /** More directories of runbook YAML, relative to the config file; loaded after the built-in one. */
   dirs: z.array(z.string().min(1)).default([]),
   /** The runbook of an incident no rule selects. */
-  default: z.string().min(1).default('SOP-001'),
+  default: z.string().min(1).default(DEFAULT_RUNBOOK_ID),
   /** First match wins. */
   select: z.array(runbookRuleSchema).default([]),
 });
 
 export type RunbookRule = z.infer<typeof runbookRuleSchema>;
-export type RunbooksConfig = z.infer<typeof runbooksConfigSchema>;
 
 /** The runbook an incident opens with, and why: the index of the rule that chose it, if any. */
 export function selectRunbook(

@@ -43,14 +43,13 @@ import {
   type RangeComplianceReport,
 } from './compliance-report.ts';
 import { packagePath } from '../../package-root.ts';
-import { describeRule, selectRunbook, type RunbookRule } from './runbook-config.ts';
+import { DEFAULT_RUNBOOK_ID, describeRule, selectRunbook, type RunbookRule } from './runbook-config.ts';
 import { checkRunbookDefinition, parseRunbookYaml, runbookHash, type RunbookDefinition } from './runbook-definition.ts';
 import type { Checklist, StepEvidence, StoredRunbook } from './runbook-store.ts';
 
 /** Where the built-in runbooks live (runbooks/ at the repository root). */
 export const builtinRunbookDir = packagePath('runbooks');
 
-export const DEFAULT_RUNBOOK_ID = 'SOP-001';
 const ACTOR = 'runbook';
 
 export interface RunbookAudit {
