@@ -30,8 +30,8 @@ export interface StorageHandle {
   /** For PostgreSQL: the pool, for LISTEN/NOTIFY and advisory locks on a dedicated client. */
   pgPool?: pg.Pool;
   /**
-   * Bulk writes (trace batches, retention deletes) off the event loop: for an SQLite file, a thread with its own
-   * connection; absent for PostgreSQL (its driver never blocks) and in-memory SQLite.
+   * Bulk writes (trace batches, retention deletes) off the event loop: for an SQLite file, a thread
+   * with its own connection; absent for PostgreSQL (its driver never blocks) and in-memory SQLite.
    */
   bulkWrite?: (statements: WriteStatement[]) => Promise<number>;
   /** A query run by the same thread (long scans off the event loop); absent where bulkWrite is. */
