@@ -60,7 +60,7 @@ describe('TraceRecorder', () => {
     const { r } = make(store, { flushAt: 50, batchSize: 50 });
     for (let i = 0; i < 120; i++) r.record(testTrace(i));
     await new Promise((res) => setTimeout(res, 20));
-    // Batches go out in 50s; the 20 left wait for the interval or a flush.
+    // A full batch starts a write without waiting for the interval.
     expect((await store.query({})).length).toBeGreaterThanOrEqual(100);
     await r.flush();
     expect((await store.query({})).length).toBe(120);
@@ -70,6 +70,24 @@ describe('TraceRecorder', () => {
     r2.record(testTrace(1));
     await new Promise((res) => setTimeout(res, 100));
     expect(await timed.get('req_1')).toBeDefined();
+  });
+
+  it('splits a long queue into even batches of at most batchSize', async () => {
+    const store = new FlakyStore();
+    const sizes: number[] = [];
+    const insert = store.insertMany.bind(store);
+    store.insertMany = (traces) => {
+      sizes.push(traces.length);
+      return insert(traces);
+    };
+    const { r } = make(store, { batchSize: 256, flushAt: 10_000 });
+    for (let i = 0; i < 300; i++) r.record(testTrace(i));
+    await r.flush();
+    expect(sizes).toEqual([150, 150]);
+    for (let i = 300; i < 814; i++) r.record(testTrace(i));
+    await r.flush();
+    expect(sizes.slice(2)).toEqual([172, 172, 170]);
+    expect((await store.query({ limit: 10_000 })).length).toBe(814);
   });
 
   it('caps texts and applies redaction before storing (a secret straddling the cap is still redacted)', async () => {
