@@ -12,7 +12,8 @@
 //   npm run bench:gateway            (about 2 minutes)
 //   npm run bench:gateway -- --quick (about 40 s, for a smoke check)
 //   options: --skip-a|b|c, --trace-store=memory (traces to the in-memory fake instead of SQLite),
-//            --trace-store=postgres://…/emptydb (traces to PostgreSQL; the database is migrated)
+//            --trace-store=postgres://…/emptydb (traces to PostgreSQL; the database is migrated),
+//            --flush-ms=N (the gateway's traces.flushIntervalMs, to compare settings)
 //
 // (a) added latency over one keep-alive connection, p50/p99, sub-millisecond timing
 //     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway/reference);
@@ -133,7 +134,8 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const stores = traceStore === 'memory'
     ? (await import('../src/features/memory-stores.ts')).createMemoryStores()
     : createKyselyStores(storage);
-  const config = parseConfig({}, {});
+  const flushArg = [...args].find((a) => a.startsWith('--flush-ms='))?.slice('--flush-ms='.length);
+  const config = parseConfig(flushArg ? { traces: { flushIntervalMs: Number(flushArg) } } : {}, {});
   const logger = pino({ level: 'warn' });
   const clock = { now: () => Date.now() };
   // Diagnostics for the report: how long the event loop stalls, and how long trace writes take.

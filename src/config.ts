@@ -104,7 +104,12 @@ export const tracesSchema = z.strictObject({
       maxCount: z.number().int().positive().default(1_000_000),
     })
     .prefault({}),
-  flushIntervalMs: z.number().int().positive().default(250),
+  /**
+   * How often queued traces are written. Short on purpose: a flush's write is a burst of CPU on
+   * the writer thread that grows with the rows since the last one, and on a small machine that
+   * burst delays requests (at 1,000 req/s, 250 ms flushes added ~1 ms to the gateway's p99).
+   */
+  flushIntervalMs: z.number().int().positive().default(25),
 });
 
 export const configSchema = z
