@@ -90,6 +90,45 @@ describe('TraceRecorder', () => {
     expect((await store.query({ limit: 10_000 })).length).toBe(814);
   });
 
+  it('under steady traffic, writes one batch per interval, not a write per trace or two', async () => {
+    const store = new FlakyStore();
+    const insert = store.insertMany.bind(store);
+    // Each write takes 5 ms, as a real store's round trip does; a trace arrives every millisecond.
+    store.insertMany = async (traces) => {
+      await new Promise((res) => setTimeout(res, 5));
+      return insert(traces);
+    };
+    const { r } = make(store, { flushIntervalMs: 25 });
+    for (let i = 0; i < 200; i++) {
+      r.record(testTrace(i));
+      await new Promise((res) => setTimeout(res, 1));
+    }
+    await r.flush();
+    expect((await store.query({ limit: 1000 })).length).toBe(200);
+    // 200 traces over ≥ 200 ms in batches of about 25 ms: a handful of writes. Writing what arrived
+    // during each write at once would make one write per 5 ms, 40 or more.
+    expect(store.calls).toBeLessThanOrEqual(15);
+    expect(store.calls).toBeGreaterThanOrEqual(3);
+  });
+
+  it('after a failed write, retries by itself once the backoff has passed, without being asked to flush', async () => {
+    const store = new FlakyStore();
+    // flushAt 1: every trace asks for an immediate write, so no interval timer is armed by record().
+    const { r, warnings } = make(store, { flushIntervalMs: 10, flushAt: 1 }, { now: () => Date.now() });
+    store.down = true;
+    for (let i = 0; i < 10; i++) r.record(testTrace(i));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(warnings.length).toBe(1);
+    expect(r.queued).toBe(10);
+    store.down = false;
+    // The first retry waits 500 ms whatever the interval.
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.queued).toBe(10);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.queued).toBe(0);
+    expect((await store.query({})).length).toBe(10);
+  });
+
   it('caps texts and applies redaction before storing (a secret straddling the cap is still redacted)', async () => {
     const store = new FlakyStore();
     const { r } = make(store, { maxChars: 40, redact: ['sk-[A-Za-z0-9]{10,}', '\\b\\d{3}-\\d{2}-\\d{4}\\b'] });
@@ -222,5 +261,19 @@ describe('TraceRecorder', () => {
     r.record(testTrace(1));
     await r.close();
     expect(await store.get('req_1')).toBeDefined();
+  });
+
+  it('writes nothing more after close, even when the store was down', async () => {
+    const store = new FlakyStore();
+    const { r, warnings } = make(store, { flushIntervalMs: 5, flushAt: 2 });
+    store.down = true;
+    for (let i = 0; i < 5; i++) r.record(testTrace(i));
+    await r.close();
+    const calls = store.calls;
+    expect(warnings.some((w) => (w as { lost?: number }).lost === 5)).toBe(true);
+    await new Promise((res) => setTimeout(res, 50));
+    r.record(testTrace(9));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(store.calls).toBe(calls);
   });
 });

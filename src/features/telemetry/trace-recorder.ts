@@ -1,5 +1,7 @@
-// Traces leave the request path through here: record() only appends to a queue; a timer (or a full batch) writes batches to the TraceStore. Capping and redaction
-// happen at flush time, off the request path, and always before anything is stored. A failed
+// Traces leave the request path through here: record() only appends to a queue; a timer armed by
+// the first trace queued (or a full batch) writes what is queued to the TraceStore, so batches hold
+// about flushIntervalMs of traffic and an idle process never wakes. Capping and redaction happen
+// at flush time, off the request path, and always before anything is stored. A failed
 // write keeps the batch and retries with backoff; the queue is bounded so a dead database costs
 // memory up to a limit, then the oldest traces are dropped (and counted), never the process.
 import type { Clock, EpochMs, Trace } from '../../core/types.ts';
@@ -68,10 +70,13 @@ export class TraceRecorder {
   private readonly patterns: RegExp[];
   private flushing: Promise<void> | undefined;
   private flushScheduled = false;
+  /** Armed while traces wait for their flush. */
   private timer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
   private backoffMs = 0;
+  /** close() has begun: it writes what is left itself, no timer is armed any more. */
+  private closing = false;
   private closed = false;
   /** Traces dropped because the queue was full (store unavailable for long). */
   dropped = 0;
@@ -88,8 +93,6 @@ export class TraceRecorder {
       maxQueueChars: Math.max(1, options.maxQueueChars ?? 32 * 1024 * 1024),
     };
     this.patterns = options.redact.map((p) => new RegExp(p, 'g'));
-    this.timer = setInterval(() => this.tick(), options.flushIntervalMs);
-    this.timer.unref();
     const r = options.retention;
     if (r) {
       this.retentionTimer = setInterval(() => void this.prune(), r.intervalMs ?? 10 * 60_000);
@@ -104,13 +107,28 @@ export class TraceRecorder {
     if (q.length >= this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
     q.push(trace);
     this.queuedChars += textSize(trace);
-    if (q.length >= this.options.flushAt && !this.flushScheduled && !this.flushing && this.clockOk()) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-      });
-    }
+    if (q.length >= this.options.flushAt) this.flushNow();
+    else this.flushSoon();
+  }
+
+  /** A full batch: written on the next turn of the event loop rather than after the interval. */
+  private flushNow(): void {
+    if (this.flushScheduled || this.flushing || this.closing) return;
+    if (!this.clockOk()) return this.flushSoon();
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.closing) void this.flush();
+    });
+  }
+
+  private flushSoon(delayMs = this.options.flushIntervalMs): void {
+    if (this.timer || this.closing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tick();
+    }, delayMs);
+    this.timer.unref();
   }
 
   /** Drops the oldest tenth in one go: amortised O(1), where a shift per record would copy the queue. */
@@ -142,7 +160,11 @@ export class TraceRecorder {
   }
 
   private tick(): void {
-    if (this.queue.length > 0 && !this.flushing && this.clockOk()) void this.flush();
+    // A write under way re-arms the timer when it ends, if traces are left.
+    if (this.queue.length === 0 || this.flushing) return;
+    const wait = this.retryAt - this.options.clock.now();
+    if (this.retryAt !== 0 && wait > 0) this.flushSoon(wait);
+    else void this.flush();
   }
 
   /** Writes everything queued (in batches). Resolves when done or when the store failed (traces kept). */
@@ -150,46 +172,52 @@ export class TraceRecorder {
     if (this.flushing) return this.flushing.then(() => (this.queue.length > 0 && this.retryAt === 0 ? this.flush() : undefined));
     this.flushing = this.drain().finally(() => {
       this.flushing = undefined;
+      // What arrived during the write waits for its own interval (or goes now if a batch is full).
+      if (this.queue.length >= this.options.flushAt) this.flushNow();
+      else if (this.queue.length > 0) this.flushSoon();
     });
     return this.flushing;
   }
 
+  /**
+   * Writes what is queued now. Traces recorded meanwhile are left for the next flush: writing them
+   * at once would chain write after write of a trace or two each under steady traffic, at many
+   * times the CPU per trace of one batch per interval.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      // Take the whole queue; records arriving meanwhile start a new one.
-      const pending = this.queue;
-      this.queue = [];
-      this.draining = pending;
-      // Even batches: 300 queued make two of 150, not 256 and a costly tail of 44.
-      const size = Math.ceil(pending.length / Math.ceil(pending.length / this.options.batchSize));
-      for (let i = 0; i < pending.length; i += size) {
-        const batch = pending.slice(i, i + size);
-        for (const t of batch) this.queuedChars -= textSize(t);
-        const prepared = batch.map((t) => this.prepare(t));
-        try {
-          await this.options.store.insertMany(prepared);
-          this.written += prepared.length;
-          this.retryAt = 0;
-          this.backoffMs = 0;
-          // A synchronous store (better-sqlite3) resolves in a microtask: yield to I/O between batches.
-          if (i + size < pending.length || this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        } catch (err) {
-          // Keep the batch (already prepared: capped and redacted) and the rest, oldest first; try again later.
-          this.queue = prepared.concat(pending.slice(i + size), this.queue);
-          for (const t of prepared) this.queuedChars += textSize(t);
-          while (this.queue.length > this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
-          this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : Math.max(RETRY_MIN_MS, this.options.flushIntervalMs * 2));
-          this.retryAt = this.options.clock.now() + this.backoffMs;
-          this.options.logger?.warn(
-            { err, queued: this.queue.length, dropped: this.dropped, retryInMs: this.backoffMs },
-            'trace write failed; will retry',
-          );
-          this.draining = undefined;
-          return;
-        }
+    if (this.queue.length === 0) return;
+    const pending = this.queue;
+    this.queue = [];
+    this.draining = pending;
+    // Even batches: 300 queued make two of 150, not 256 and a costly tail of 44.
+    const size = Math.ceil(pending.length / Math.ceil(pending.length / this.options.batchSize));
+    for (let i = 0; i < pending.length; i += size) {
+      const batch = pending.slice(i, i + size);
+      for (const t of batch) this.queuedChars -= textSize(t);
+      const prepared = batch.map((t) => this.prepare(t));
+      try {
+        await this.options.store.insertMany(prepared);
+        this.written += prepared.length;
+        this.retryAt = 0;
+        this.backoffMs = 0;
+        // A synchronous store (better-sqlite3) resolves in a microtask: yield to I/O between batches.
+        if (i + size < pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      } catch (err) {
+        // Keep the batch (already prepared: capped and redacted) and the rest, oldest first; try again later.
+        this.queue = prepared.concat(pending.slice(i + size), this.queue);
+        for (const t of prepared) this.queuedChars += textSize(t);
+        while (this.queue.length > this.options.maxQueue || this.queuedChars > this.options.maxQueueChars) this.dropOldest();
+        this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : Math.max(RETRY_MIN_MS, this.options.flushIntervalMs * 2));
+        this.retryAt = this.options.clock.now() + this.backoffMs;
+        this.options.logger?.warn(
+          { err, queued: this.queue.length, dropped: this.dropped, retryInMs: this.backoffMs },
+          'trace write failed; will retry',
+        );
+        this.draining = undefined;
+        return;
       }
-      this.draining = undefined;
     }
+    this.draining = undefined;
   }
 
   /** Caps and redacts the texts. Idempotent, so a retried batch can go through it again. */
@@ -228,7 +256,8 @@ export class TraceRecorder {
 
   /** Stops the timers and writes what is queued (a few attempts). Records after close are indexed, not stored. */
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.timer = this.retentionTimer = undefined;
     for (let attempt = 0; attempt < 3 && (this.queue.length > 0 || this.flushing); attempt++) {
