@@ -1,9 +1,9 @@
 // Traces leave the request path through here: record() only appends to a queue; a timer armed by
 // the first trace queued (or a full batch) writes what is queued to the TraceStore, so batches hold
-// about flushIntervalMs of traffic and an idle process never wakes. Capping and redaction happen
-// at flush time, off the request path, and always before anything is stored. A failed
-// write keeps the batch and retries with backoff; the queue is bounded so a dead database costs
-// memory up to a limit, then the oldest traces are dropped (and counted), never the process.
+// about flushIntervalMs of traffic and no timer runs while nothing is queued. Capping and
+// redaction happen at flush time, off the request path, and always before anything is stored. A
+// failed write keeps the batch and retries with backoff; the queue is bounded so a dead database
+// costs memory up to a limit, then the oldest traces are dropped (and counted), never the process.
 import type { Clock, EpochMs, Trace } from '../../core/types.ts';
 import type { TraceStore } from './trace-store.ts';
 
