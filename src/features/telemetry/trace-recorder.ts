@@ -23,7 +23,7 @@ export interface TraceRecorderOptions {
    * Most traces per insertMany call (default 256); a bigger queue is split into even batches. An
    * SQLite file is written by its writer thread and PostgreSQL asynchronously, so a batch never
    * holds the event loop; larger batches mean fewer commits (SQLite file, measured: ~11 µs of CPU
-   * a row in batches of 256, ~17 µs in batches of 25, both threads together). Only an in-memory
+   * a row in batches of 256, ~17 µs in batches of 25, whole process with building the traces). Only an in-memory
    * SQLite, or a file whose writer thread died, writes on the event loop.
    */
   batchSize?: number;
@@ -122,12 +122,14 @@ export class TraceRecorder {
     });
   }
 
-  private flushSoon(delayMs = this.options.flushIntervalMs): void {
+  /** After the interval, or once the backoff of a failed write has passed. */
+  private flushSoon(): void {
     if (this.timer || this.closing) return;
+    const backoffLeft = this.retryAt === 0 ? 0 : this.retryAt - this.options.clock.now();
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.tick();
-    }, delayMs);
+    }, Math.max(this.options.flushIntervalMs, backoffLeft));
     this.timer.unref();
   }
 
@@ -162,9 +164,8 @@ export class TraceRecorder {
   private tick(): void {
     // A write under way re-arms the timer when it ends, if traces are left.
     if (this.queue.length === 0 || this.flushing) return;
-    const wait = this.retryAt - this.options.clock.now();
-    if (this.retryAt !== 0 && wait > 0) this.flushSoon(wait);
-    else void this.flush();
+    if (this.clockOk()) void this.flush();
+    else this.flushSoon();
   }
 
   /** Writes everything queued (in batches). Resolves when done or when the store failed (traces kept). */
