@@ -107,7 +107,8 @@ export const tracesSchema = z.strictObject({
   /**
    * How often queued traces are written. Short on purpose: a flush's write is a burst of CPU on
    * the writer thread that grows with the rows since the last one, and on a small machine that
-   * burst delays requests (at 1,000 req/s on 2 cores, 250 ms flushes added ~0.8 ms to the gateway's p99).
+   * burst delays requests (at 1,000 req/s on 2 cores, 250 ms flushes added ~0.8 ms to the
+   * gateway's p99).
    */
   flushIntervalMs: z.number().int().positive().default(25),
 });
