@@ -131,6 +131,23 @@ describe('TraceRecorder', () => {
     expect((await store.query({})).length).toBe(10);
   });
 
+  it('once a flush gets through after an outage, new traces are written on the interval again, not after the backoff', async () => {
+    const store = new FlakyStore();
+    const { r } = make(store, { flushIntervalMs: 10 }, { now: () => Date.now() });
+    store.down = true;
+    r.record(testTrace(1));
+    await r.flush();
+    expect(r.queued).toBe(1);
+    // By now the timer waits out the 500 ms backoff.
+    await new Promise((res) => setTimeout(res, 50));
+    store.down = false;
+    await r.flush(); // an explicit flush goes through at once, backoff or not
+    expect(r.queued).toBe(0);
+    r.record(testTrace(2));
+    await new Promise((res) => setTimeout(res, 150));
+    expect(await store.get('req_2')).toBeDefined();
+  });
+
   it('caps texts and applies redaction before storing (a secret straddling the cap is still redacted)', async () => {
     const store = new FlakyStore();
     const { r } = make(store, { maxChars: 40, redact: ['sk-[A-Za-z0-9]{10,}', '\\b\\d{3}-\\d{2}-\\d{4}\\b'] });

@@ -173,6 +173,11 @@ export class TraceRecorder {
     if (this.flushing) return this.flushing.then(() => (this.queue.length > 0 && this.retryAt === 0 ? this.flush() : undefined));
     this.flushing = this.drain().finally(() => {
       this.flushing = undefined;
+      // A write went through: a timer still waiting out an earlier backoff must not hold new traces.
+      if (this.retryAt === 0 && this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
       // What arrived during the write waits for its own interval (or goes now if a batch is full).
       if (this.queue.length >= this.options.flushAt) this.flushNow();
       else if (this.queue.length > 0) this.flushSoon();
