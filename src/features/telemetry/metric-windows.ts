@@ -420,14 +420,17 @@ export class MetricWindows {
     return b;
   }
 
-  /** Offset in `s.tenths` of the counters of the tenth holding `atMs`; -1 when that second is no longer kept per tenth. */
-  private tenth(s: Series, atMs: EpochMs): number {
+  /**
+   * Offset in `s.tenths` of the counters of the tenth holding `atMs`; -1 when that second is no
+   * longer kept per tenth, or (`write` false) not kept yet. A write claims the second's block.
+   */
+  private tenth(s: Series, atMs: EpochMs, write = true): number {
     const second = Math.floor(atMs / 1000);
     if (second <= s.lastSecond - TENTH_SECONDS) return -1;
     const block = second % TENTH_SECONDS;
     const start = block * 10 * TENTH_WIDTH;
     if (s.tenthSeconds[block] !== second) {
-      if (s.tenthSeconds[block] > second) return -1;
+      if (!write || s.tenthSeconds[block] > second) return -1;
       s.tenthSeconds[block] = second;
       s.tenths.fill(0, start, start + 10 * TENTH_WIDTH);
     }
@@ -529,10 +532,8 @@ export class MetricWindows {
     const s = this.seriesFor(model, version, false, false);
     if (!s) return out;
     for (let t = Math.ceil(fromMs / 100) * 100; t < toMs; t += 100) {
-      const second = Math.floor(t / 1000);
-      const block = second % TENTH_SECONDS;
-      if (s.tenthSeconds[block] !== second || second <= s.lastSecond - TENTH_SECONDS) continue;
-      const at = (block * 10 + (t - second * 1000) / 100) * TENTH_WIDTH;
+      const at = this.tenth(s, t, false);
+      if (at < 0) continue;
       const v = s.tenths;
       out.push({
         at: t,
