@@ -39,6 +39,15 @@ const TARGETS = {
   rssMb: 200,
 };
 
+/**
+ * The gateway's event-loop delay histogram samples with a timer of this period. It is a timer the
+ * product does not have, so it is kept coarse: at 1 ms it woke the gateway a thousand times a
+ * second, and measured ~0.01 ms more added latency at p50 (gateway − reference 0.035–0.039 ms,
+ * against 0.023–0.033 ms at 20 ms, three runs each, alternating). A stall shows when it holds up a
+ * firing of this timer.
+ */
+const LOOP_DELAY_RESOLUTION_MS = 20;
+
 const CHAT_BODY = (model: string) =>
   JSON.stringify({
     model,
@@ -140,7 +149,7 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const clock = { now: () => Date.now() };
   // Diagnostics for the report: how long the event loop stalls, and how long trace writes take.
   const { monitorEventLoopDelay, PerformanceObserver } = await import('node:perf_hooks');
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   loopDelay.enable();
   const writes: number[] = [];
   const gcPauses: number[] = [];
@@ -185,7 +194,12 @@ async function runGateway(upstreamUrl: string): Promise<void> {
         written: gateway.telemetry.recorder.written,
         dropped: gateway.telemetry.recorder.dropped,
         queued: gateway.telemetry.recorder.queued,
-        loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+        // The histogram holds whole timer intervals: the stall is what exceeds the resolution.
+        loopDelayMs: {
+          p50: loopDelay.percentile(50) / 1e6 - LOOP_DELAY_RESOLUTION_MS,
+          p99: loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS,
+          max: loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS,
+        },
         writeMs: { n: writes.length, p50: q(writes, 0.5), p99: q(writes, 0.99), max: Math.max(...writes) },
         gcMs: { n: gcPauses.length, p99: q(gcPauses, 0.99), max: Math.max(...gcPauses) },
       });
@@ -465,7 +479,7 @@ async function main(): Promise<void> {
       .join('; ')}. The gateway's figure includes tracing (writer thread) and metrics.`,
   );
   log(
-    `gateway stalls: event-loop delay p50 ${f(stats.loopDelayMs.p50!, 2)} / p99 ${f(stats.loopDelayMs.p99, 2)} / max ${f(stats.loopDelayMs.max, 1)} ms; ` +
+    `gateway stalls: event-loop delay beyond a ${LOOP_DELAY_RESOLUTION_MS} ms timer p50 ${f(stats.loopDelayMs.p50!, 2)} / p99 ${f(stats.loopDelayMs.p99, 2)} / max ${f(stats.loopDelayMs.max, 1)} ms; ` +
       `trace writes ${stats.writeMs.n} × p50 ${f(stats.writeMs.p50!, 2)} / p99 ${f(stats.writeMs.p99, 2)} / max ${f(stats.writeMs.max, 1)} ms; ` +
       `GC pauses ${stats.gcMs.n} × p99 ${f(stats.gcMs.p99, 2)} / max ${f(stats.gcMs.max, 1)} ms`,
   );
