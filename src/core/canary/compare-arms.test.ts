@@ -137,6 +137,35 @@ describe('compareSegments', () => {
     expect(seg.segments?.find((g) => g.segment === '1024-4095')?.status).toBe('breach');
   });
 
+  it('leaves failures spread over every input length to the overall monitors', () => {
+    // Invalid answers at the same rate on every input: worse than stable in each bucket, none worse than the rest.
+    const oneBucket = compareSegments({
+      candidate: { '0-255': { requests: 1305, failures: 38 } },
+      stable: { '0-255': { requests: 1214, failures: 0 } },
+      settings: s,
+      required: false,
+    });
+    expect(oneBucket.status).toBe('ok');
+    expect(oneBucket.segments?.[0]).toMatchObject({ segment: '0-255', status: 'ok', spread: true });
+    expect(oneBucket.detail).toContain('(worse, as on other inputs)');
+    const even = compareSegments({
+      candidate: { '0-255': { requests: 1000, failures: 40 }, '256-1023': { requests: 900, failures: 36 } },
+      stable: { '0-255': { requests: 1200, failures: 0 }, '256-1023': { requests: 1100, failures: 0 } },
+      settings: s,
+      required: false,
+    });
+    expect(even.status).toBe('ok');
+    // The same short-input failures, now with clean long inputs beside them: concentrated, a breach.
+    const confined = compareSegments({
+      candidate: { '0-255': { requests: 1000, failures: 40 }, '256-1023': { requests: 900, failures: 0 } },
+      stable: { '0-255': { requests: 1200, failures: 0 }, '256-1023': { requests: 1100, failures: 0 } },
+      settings: s,
+      required: false,
+    });
+    expect(confined.status).toBe('breach');
+    expect(confined.summary).toMatch(/^inputs of 0-255 chars/);
+  });
+
   it('is ok when no bucket is worse', () => {
     const seg = compareSegments({
       candidate: { '0-255': { requests: 300, failures: 1 } },

@@ -26,6 +26,8 @@ export interface SegmentResult {
   stable: { requests: number; failures: number };
   status: CanaryMonitorStatus;
   pValue?: number;
+  /** Worse than stable, but no worse than the candidate's other inputs: not a breach of this monitor. */
+  spread?: boolean;
 }
 
 export interface QuantileResult {
@@ -345,6 +347,23 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
   const keys = [...new Set([...Object.keys(input.candidate), ...Object.keys(input.stable)])].sort(segmentOrder);
   const active = keys.filter((k) => (input.candidate[k]?.requests ?? 0) > 0);
   const alpha = s.alpha / Math.max(1, active.length);
+  // A bucket breaches only when the candidate fails there more than on its other inputs. Failures
+  // spread over every input length (or all traffic in one bucket) are the overall monitors' to
+  // judge, error-rate and output-validity with their margins: a segment test of the same data
+  // would only race them and name the wrong cause.
+  let allRequests = 0;
+  let allFailures = 0;
+  for (const k of active) {
+    allRequests += input.candidate[k].requests;
+    allFailures += input.candidate[k].failures;
+  }
+  const concentrated = (c: SegmentCounts): boolean => {
+    const restRequests = allRequests - c.requests;
+    if (restRequests <= 0) return false;
+    const rate = c.failures / c.requests;
+    const rest = (allFailures - c.failures) / restRequests;
+    return rate - rest >= s.minEffect.absolute && rate >= rest * s.minEffect.relative;
+  };
   const segments: SegmentResult[] = [];
   let nC = 0;
   let nS = 0;
@@ -370,14 +389,16 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
         previousPValue: input.previousPValues?.[k],
         breachOnly: true,
       });
-      seg.status = r.status === 'breach' ? 'breach' : 'ok';
+      const worse = r.status === 'breach' && concentrated(c);
+      seg.status = worse ? 'breach' : 'ok';
+      if (r.status === 'breach' && !worse) seg.spread = true;
       if (r.pValue !== undefined) seg.pValue = r.pValue;
-      if (r.status === 'breach' && !breach) breach = { seg, r };
+      if (worse && !breach) breach = { seg, r };
     }
     segments.push(seg);
   }
   const line = segments
-    .map((g) => `${g.segment} chars: candidate ${g.candidate.failures}/${g.candidate.requests} failed, stable ${g.stable.failures}/${g.stable.requests}${g.status === 'breach' ? ' (breach)' : ''}`)
+    .map((g) => `${g.segment} chars: candidate ${g.candidate.failures}/${g.candidate.requests} failed, stable ${g.stable.failures}/${g.stable.requests}${g.status === 'breach' ? ' (breach)' : g.spread ? ' (worse, as on other inputs)' : ''}`)
     .join('; ');
   const base: CanaryMonitorResult = {
     monitor: 'segment:input-length',
