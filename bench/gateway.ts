@@ -13,7 +13,8 @@
 //   npm run bench:gateway -- --quick (about 40 s, for a smoke check)
 //   options: --skip-a|b|c, --trace-store=memory (traces to the in-memory fake instead of SQLite),
 //            --trace-store=postgres://…/emptydb (traces to PostgreSQL; the database is migrated),
-//            --flush-ms=N (the gateway's traces.flushIntervalMs, to compare settings)
+//            --flush-ms=N (the gateway's traces.flushIntervalMs, to compare settings),
+//            --writer-nice=N (nice value of the SQLite writer thread; default 10, 0 = as request handling)
 //
 // (a) added latency over one keep-alive connection, p50/p99, sub-millisecond timing
 //     (process.hrtime.bigint, undici client, blocks of requests alternating direct/gateway/reference);
@@ -138,7 +139,10 @@ async function runGateway(upstreamUrl: string): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'failsafe-bench-'));
   const traceStore = [...args].find((a) => a.startsWith('--trace-store='))?.slice('--trace-store='.length);
-  const storage = await openStorage(traceStore?.startsWith('postgres') ? traceStore : `sqlite:${join(dir, 'failsafe.db')}`);
+  const niceArg = [...args].find((a) => a.startsWith('--writer-nice='))?.slice('--writer-nice='.length);
+  const storage = await openStorage(traceStore?.startsWith('postgres') ? traceStore : `sqlite:${join(dir, 'failsafe.db')}`, {
+    writerNice: niceArg === undefined ? undefined : Number(niceArg),
+  });
   // --trace-store=memory: traces go to the in-memory fake, to tell the gateway's own cost from SQLite's.
   const stores = traceStore === 'memory'
     ? (await import('../src/features/memory-stores.ts')).createMemoryStores()
@@ -355,7 +359,8 @@ async function main(): Promise<void> {
   const quick = args.has('--quick');
   const bundle = await bundleSelf();
   const upstream = await startChild(bundle, 'upstream');
-  const gateway = await startChild(bundle, 'gateway', [`--upstream=${upstream.url}`, ...[...args].filter((a) => a.startsWith('--trace-store='))]);
+  const gatewayArgs = [...args].filter((a) => ['--trace-store=', '--flush-ms=', '--writer-nice='].some((p) => a.startsWith(p)));
+  const gateway = await startChild(bundle, 'gateway', [`--upstream=${upstream.url}`, ...gatewayArgs]);
   const reference = await startChild(bundle, 'reference', [`--upstream=${upstream.url}`]);
   const gwPid = gateway.child.pid!;
   let rssMax = 0;

@@ -55,7 +55,7 @@ export function parseStorageUrl(url: string, cwd = process.cwd()): ParsedStorage
   throw new FailsafeError('VALIDATION_FAILED', `storage: "${url}" is not a storage URL (sqlite:PATH or postgres://…)`);
 }
 
-export async function openStorage(url: string, options: { migrate?: boolean } = {}): Promise<StorageHandle> {
+export async function openStorage(url: string, options: { migrate?: boolean; writerNice?: number } = {}): Promise<StorageHandle> {
   const parsed = parseStorageUrl(url);
   const caps = capabilitiesFor(parsed.engine);
   let handle: StorageHandle;
@@ -73,6 +73,7 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
         path: parsed.target,
         fallback: (statements) => runStatements(db, statements),
         fallbackRead: async (statement) => (await db.executeQuery(CompiledQuery.raw(statement.sql, statement.params))).rows,
+        nice: options.writerNice,
         // While the thread runs it checkpoints; this connection must not stall a request doing so.
         onStarted: () => sqlite.pragma('wal_autocheckpoint = 0'),
         onStopped: () => {

@@ -1,9 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteWriter, type WriteStatement } from './sqlite-writer.ts';
+import { SqliteWriter, WRITER_NICE, type WriteStatement } from './sqlite-writer.ts';
+
+/** Nice values of this process's threads (Linux /proc), one entry per thread. */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after "pid (comm) ": state is the first; nice is field 19 of the whole line.
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    } catch {
+      return []; // the thread ended meanwhile
+    }
+  });
+}
 
 describe('SqliteWriter (writes on a thread of their own)', () => {
   let dir: string;
@@ -57,6 +70,16 @@ describe('SqliteWriter (writes on a thread of their own)', () => {
     expect(count()).toBe(50);
     expect(fallbackCalls).toBe(0);
     expect(autocheckpoint).toEqual([0]);
+  });
+
+  it.runIf(process.platform === 'linux')('runs below request handling: the thread alone has nice WRITER_NICE (Linux)', async () => {
+    expect(WRITER_NICE).toBeGreaterThan(0);
+    const before = threadNiceValues().filter((n) => n === WRITER_NICE).length;
+    await writer.write(insert(1, 1));
+    expect(threadNiceValues().filter((n) => n === WRITER_NICE).length).toBe(before + 1);
+    expect(threadNiceValues()).toContain(0); // the main thread is untouched
+    await writer.close();
+    expect(threadNiceValues().filter((n) => n === WRITER_NICE).length).toBe(before);
   });
 
   it('runs a message of several statements in one transaction: a failing one leaves none of them', async () => {
