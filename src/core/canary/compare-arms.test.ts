@@ -126,12 +126,16 @@ describe('compareLatency', () => {
 });
 
 describe('compareSegments', () => {
+  type Buckets = Record<string, { requests: number; failures: number }>;
+  const judge = (candidate: Buckets, stable: Buckets) => compareSegments({ candidate, stable, settings: s, required: false });
+
   it('catches failures confined to long inputs that the overall rate hides', () => {
-    const candidate = { '0-255': { requests: 180, failures: 1 }, '1024-4095': { requests: 6, failures: 6 } };
-    const stable = { '0-255': { requests: 3400, failures: 12 }, '1024-4095': { requests: 110, failures: 0 } };
     const overall = rate(7, 186, 12, 3510);
     expect(overall.status).not.toBe('breach');
-    const seg = compareSegments({ candidate, stable, settings: s, required: false });
+    const seg = judge(
+      { '0-255': { requests: 180, failures: 1 }, '1024-4095': { requests: 6, failures: 6 } },
+      { '0-255': { requests: 3400, failures: 12 }, '1024-4095': { requests: 110, failures: 0 } },
+    );
     expect(seg.status).toBe('breach');
     expect(seg.summary).toBe('inputs of 1024-4095 chars: 100% (6/6) failed vs 0% (0/110)');
     expect(seg.segments?.find((g) => g.segment === '1024-4095')?.status).toBe('breach');
@@ -139,41 +143,20 @@ describe('compareSegments', () => {
 
   it('leaves failures spread over every input length to the overall monitors', () => {
     // Invalid answers at the same rate on every input: worse than stable in each bucket, none worse than the rest.
-    const oneBucket = compareSegments({
-      candidate: { '0-255': { requests: 1305, failures: 38 } },
-      stable: { '0-255': { requests: 1214, failures: 0 } },
-      settings: s,
-      required: false,
-    });
+    const oneBucket = judge({ '0-255': { requests: 1305, failures: 38 } }, { '0-255': { requests: 1214, failures: 0 } });
     expect(oneBucket.status).toBe('ok');
     expect(oneBucket.segments?.[0]).toMatchObject({ segment: '0-255', status: 'ok', spread: true });
     expect(oneBucket.detail).toContain('(worse, as on other inputs)');
-    const even = compareSegments({
-      candidate: { '0-255': { requests: 1000, failures: 40 }, '256-1023': { requests: 900, failures: 36 } },
-      stable: { '0-255': { requests: 1200, failures: 0 }, '256-1023': { requests: 1100, failures: 0 } },
-      settings: s,
-      required: false,
-    });
-    expect(even.status).toBe('ok');
+    const stable = { '0-255': { requests: 1200, failures: 0 }, '256-1023': { requests: 1100, failures: 0 } };
+    expect(judge({ '0-255': { requests: 1000, failures: 40 }, '256-1023': { requests: 900, failures: 36 } }, stable).status).toBe('ok');
     // The same short-input failures, now with clean long inputs beside them: concentrated, a breach.
-    const confined = compareSegments({
-      candidate: { '0-255': { requests: 1000, failures: 40 }, '256-1023': { requests: 900, failures: 0 } },
-      stable: { '0-255': { requests: 1200, failures: 0 }, '256-1023': { requests: 1100, failures: 0 } },
-      settings: s,
-      required: false,
-    });
+    const confined = judge({ '0-255': { requests: 1000, failures: 40 }, '256-1023': { requests: 900, failures: 0 } }, stable);
     expect(confined.status).toBe('breach');
     expect(confined.summary).toMatch(/^inputs of 0-255 chars/);
   });
 
   it('is ok when no bucket is worse', () => {
-    const seg = compareSegments({
-      candidate: { '0-255': { requests: 300, failures: 1 } },
-      stable: { '0-255': { requests: 6000, failures: 20 } },
-      settings: s,
-      required: false,
-    });
-    expect(seg.status).toBe('ok');
+    expect(judge({ '0-255': { requests: 300, failures: 1 } }, { '0-255': { requests: 6000, failures: 20 } }).status).toBe('ok');
   });
 
   it('buckets input lengths by the edges', () => {
