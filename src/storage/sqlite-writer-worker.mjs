@@ -7,13 +7,13 @@
 // (SQLite's auto-checkpoint on this connection) and on a timer, so the main thread's connection
 // can leave auto-checkpointing off and never stall a request for one. A read message runs one
 // query and answers its rows (long scans, such as finding retention's cut, stay off the event loop).
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-// Below request handling (see WRITER_NICE in sqlite-writer.ts). Only on Linux, where a nice value
-// belongs to the calling thread; elsewhere it would lower the whole process.
-if (process.platform === 'linux' && workerData.nice) {
+// Below request handling (see WRITER_NICE in sqlite-writer.ts), never above the process. Only on
+// Linux, where a nice value belongs to the calling thread; elsewhere it would lower the whole process.
+if (process.platform === 'linux' && Number(workerData.nice) > getPriority()) {
   try {
     setPriority(Number(workerData.nice));
   } catch {
