@@ -255,11 +255,14 @@ function rssMb(pid: number): number {
 
 const quantile = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-function summary(samples: number[]): { p50: number; p99: number; mean: number; n: number } {
+/** Quantiles printed for (a), to show the shape of the tail (a step at p98 is an episodic stall). */
+const TAIL_QUANTILES = [0.9, 0.95, 0.98, 0.99, 0.999];
+
+function summary(samples: number[]): { p50: number; p99: number; mean: number; n: number; tail: number[] } {
   const s = Float64Array.from(samples).sort();
   let sum = 0;
   for (const v of s) sum += v;
-  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), mean: sum / s.length, n: s.length };
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), mean: sum / s.length, n: s.length, tail: TAIL_QUANTILES.map((q) => quantile(s, q)) };
 }
 
 async function timedRequest(pool: Pool, body: string): Promise<number> {
@@ -400,7 +403,7 @@ async function main(): Promise<void> {
   const gw: Target = { url: gateway.url, model: 'support-bot' };
   const ref: Target = { url: reference.url, model: 'support-bot' };
   const skip = (part: string) => args.has(`--skip-${part}`);
-  const none = { p50: NaN, p99: NaN, mean: NaN, n: 0 };
+  const none = { p50: NaN, p99: NaN, mean: NaN, n: 0, tail: TAIL_QUANTILES.map(() => NaN) };
   log('(a) sequential latency, one connection, alternating blocks ...');
   const [seqDirect, seqGw, seqRef] = skip('a') ? [none, none, none] : await measured('a', 'gateway', () => sequentialLatency([direct, gw, ref], quick ? 6 : 20, 1000));
 
@@ -476,6 +479,10 @@ async function main(): Promise<void> {
     `samples: (a) ${seqDirect.n} direct + ${seqGw.n} gateway + ${seqRef.n} reference; ` +
       `(b) req/s runs direct ${list(tp.direct, 'rps', 0)} | gw ${list(tp.gw, 'rps', 0)} | reference ${list(tp.ref, 'rps', 0)}; ` +
       `(c) p99 runs direct ${list(pc.direct, 'p99', 3)} | gw ${list(pc.gw, 'p99', 3)} | reference ${list(pc.ref, 'p99', 3)}`,
+  );
+  const tail = (x: typeof seqGw) => x.tail.map((v) => f(v)).join(' / ');
+  log(
+    `(a) tail, ms at p${TAIL_QUANTILES.map((q) => q * 100).join(' / p')}: direct ${tail(seqDirect)} | gw ${tail(seqGw)} | reference ${tail(seqRef)}`,
   );
   const perRequest = (seconds: number, n: number) => f((seconds * 1e6) / n, 0);
   log(
