@@ -30,7 +30,11 @@ import { Pool } from 'undici';
 
 const SELF = fileURLToPath(import.meta.url);
 const args = new Set(process.argv.slice(2));
-const role = [...args].find((a) => a.startsWith('--role='))?.slice('--role='.length);
+/** The value of `--name=value` on the command line, if given. */
+const option = (name: string): string | undefined => [...args].find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** Options the parent passes on to the gateway child. */
+const GATEWAY_OPTIONS = ['trace-store', 'flush-ms', 'writer-nice'];
+const role = option('role');
 
 const TARGETS = {
   p50AddedMs: 0.25,
@@ -138,8 +142,8 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const { servingModel } = await import('../src/features/gateway/serving-model-builder.ts');
 
   const dir = mkdtempSync(join(tmpdir(), 'failsafe-bench-'));
-  const traceStore = [...args].find((a) => a.startsWith('--trace-store='))?.slice('--trace-store='.length);
-  const niceArg = [...args].find((a) => a.startsWith('--writer-nice='))?.slice('--writer-nice='.length);
+  const traceStore = option('trace-store');
+  const niceArg = option('writer-nice');
   const storage = await openStorage(traceStore?.startsWith('postgres') ? traceStore : `sqlite:${join(dir, 'failsafe.db')}`, {
     writerNice: niceArg === undefined ? undefined : Number(niceArg),
   });
@@ -147,7 +151,7 @@ async function runGateway(upstreamUrl: string): Promise<void> {
   const stores = traceStore === 'memory'
     ? (await import('../src/features/memory-stores.ts')).createMemoryStores()
     : createKyselyStores(storage);
-  const flushArg = [...args].find((a) => a.startsWith('--flush-ms='))?.slice('--flush-ms='.length);
+  const flushArg = option('flush-ms');
   const config = parseConfig(flushArg ? { traces: { flushIntervalMs: Number(flushArg) } } : {}, {});
   const logger = pino({ level: 'warn' });
   const clock = { now: () => Date.now() };
@@ -362,7 +366,7 @@ async function main(): Promise<void> {
   const quick = args.has('--quick');
   const bundle = await bundleSelf();
   const upstream = await startChild(bundle, 'upstream');
-  const gatewayArgs = [...args].filter((a) => ['--trace-store=', '--flush-ms=', '--writer-nice='].some((p) => a.startsWith(p)));
+  const gatewayArgs = GATEWAY_OPTIONS.flatMap((name) => (option(name) === undefined ? [] : [`--${name}=${option(name)}`]));
   const gateway = await startChild(bundle, 'gateway', [`--upstream=${upstream.url}`, ...gatewayArgs]);
   const reference = await startChild(bundle, 'reference', [`--upstream=${upstream.url}`]);
   const gwPid = gateway.child.pid!;
@@ -500,7 +504,7 @@ async function main(): Promise<void> {
   process.exitCode = rows.every((r) => r[4]) ? 0 : 1;
 }
 
-const upstreamArg = () => [...args].find((a) => a.startsWith('--upstream='))!.slice('--upstream='.length);
+const upstreamArg = () => option('upstream')!;
 if (role === 'upstream') await runUpstream();
 else if (role === 'gateway') await runGateway(upstreamArg());
 else if (role === 'reference') await runReferenceProxy(upstreamArg());

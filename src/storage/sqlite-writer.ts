@@ -34,9 +34,10 @@ export interface SqliteWriterOptions {
  * The thread's default nice value. A commit is a burst of CPU (~0.3 ms for a 25 ms flush at 2,000
  * requests/s); on a small machine, at nice 0, a request that wakes on the core the burst holds
  * waits for it. At 10 the scheduler hands that core to the request at once (bench:gateway (a),
- * alternating runs: gateway − reference p99 0.26–0.33 ms against 0.55–0.67 ms at nice 0; 0.55 at
- * nice 5; 0.02–0.23 at 19). Not 19: under full load the thread must still get the ~8% of a core
- * that writing every trace takes (nice 10 weighs 110 against a busy nice-0 thread's 1024; 19 only 15).
+ * alternating runs: gateway − reference p99 0.23–0.33 ms in 4 runs against 0.54–0.67 ms in 7 at
+ * nice 0; 0.55 at nice 5; 0.02–0.23 at 19). Not 19: under full load the thread must still get the
+ * ~8% of a core that writing every trace takes (nice 10 weighs 110 against a busy nice-0 thread's
+ * 1024; 19 only 15).
  */
 export const WRITER_NICE = 10;
 
