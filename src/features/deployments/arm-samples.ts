@@ -87,6 +87,11 @@ export class TraceSegments {
     this.cursor = o.from;
   }
 
+  /** Every trace that started before this has been counted. */
+  get coveredUntil(): EpochMs {
+    return this.cursor;
+  }
+
   async update(now: EpochMs): Promise<void> {
     const to = now - this.o.lagMs;
     const pageSize = this.o.pageSize ?? 5000;

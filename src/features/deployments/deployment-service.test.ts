@@ -17,6 +17,8 @@ interface Arm {
   latencyMs?: number;
   /** Requests whose input is longer than this fail on this arm. */
   failLongerThan?: number;
+  /** Those failures are the client's kind (a 4xx): the windows count them ok, only traces show them. */
+  longFailuresLookOk?: boolean;
 }
 
 let f: Foundation;
@@ -72,7 +74,8 @@ async function second(arms: Record<string, Arm>, longShare = 0) {
       const inputChars = random.next() < longShare ? 1500 : 100;
       const failed = random.next() < (arm.errorRate ?? 0) || (arm.failLongerThan !== undefined && inputChars > arm.failLongerThan);
       const t = at + Math.floor((i / n) * 1000);
-      windows.record({ model: 'support-bot', version, at: t, latencyMs: (arm.latencyMs ?? 20) * (0.9 + 0.2 * random.next()), ok: !failed, errorClass: failed ? 'upstream_5xx' : undefined, inputChars });
+      const seenOk = !failed || (arm.longFailuresLookOk === true && inputChars > (arm.failLongerThan ?? Infinity));
+      windows.record({ model: 'support-bot', version, at: t, latencyMs: (arm.latencyMs ?? 20) * (0.9 + 0.2 * random.next()), ok: seenOk, errorClass: failed ? 'upstream_5xx' : undefined, inputChars });
       const id = `r${seq++}`;
       traces.push({ requestId: id, model: 'support-bot', version: failed ? 'v1' : version, ...(failed ? { firstVersion: version } : {}), kind: 'chat', startedAt: t, latencyMs: 20, httpStatus: 200, status: 'ok', stream: false, retried: failed, inputChars, outputChars: 10 });
     }
@@ -149,6 +152,21 @@ describe('DeploymentService', () => {
     expect(d.step).toBe(10);
     expect(d.reason).toContain('inputs of 1024-4095 chars');
     expect(await stateOf('v2')).toBe('faulty');
+  });
+
+  it('holds a passing step until the traces the segment check reads (behind by traceLagMs) cover it', async () => {
+    svc = new DeploymentService({ stores: f.stores, clock: f.clock, audit: f.audit, routing: f.routing, registry: f.registry, windows, validator, traceLagMs: 3000 });
+    const d0 = await svc.create('support-bot', { version: 'v2', steps: [50, 100], stepSeconds: 2, minSamples: 100 }, { actor: 'key:ops' });
+    await settle(d0.id);
+    // Only the traces show the failures, and only 3 s late: the windows' monitors pass at 2 s.
+    await run(3, 200, { failLongerThan: 1000, longFailuresLookOk: true }, 0.15);
+    let d = await svc.get(d0.id);
+    expect(d).toMatchObject({ status: 'running', step: 50 });
+    expect(d.reason).toMatch(/all required monitors ok .*; waiting \d+ ms more for the traces the segment check reads/);
+    await run(10, 200, { failLongerThan: 1000, longFailuresLookOk: true }, 0.15, (x) => x.status !== 'running', d0.id);
+    d = await svc.get(d0.id);
+    expect(d).toMatchObject({ status: 'aborted', step: 50 });
+    expect(d.reason).toContain('segment:input-length breach: inputs of 1024-4095 chars');
   });
 
   it('waits with "insufficient data" on low traffic, then pauses for a human; never promotes', async () => {

@@ -64,6 +64,8 @@ interface Runtime {
   pValues?: Record<string, number>;
   segments?: TraceSegments;
   segmentsKey?: string;
+  /** First look of this phase at which every required monitor was ok (see holdForTraces). */
+  passAt?: EpochMs;
   validation?: AbortController;
   /** Cases done / total of a running validation. */
   progress?: { done: number; total: number };
@@ -393,6 +395,7 @@ export class DeploymentService {
     if (rt.segmentsKey !== key) {
       rt.segmentsKey = key;
       rt.pValues = undefined;
+      rt.passAt = undefined;
       rt.segments = new TraceSegments({
         traces: this.o.stores.traces,
         model: d.model,
@@ -409,13 +412,14 @@ export class DeploymentService {
     const stable = armSample(this.o.windows.snapshot(d.model, d.baseline, d.phaseStartedAt, now));
     candidate.segments = rt.segments!.candidate;
     stable.segments = rt.segments!.stable;
-    const analysis = analyzeCanary({
+    const stepEnd = d.phaseStartedAt + d.plan.stepSeconds * 1000;
+    const analysis = holdForTraces(rt, now, stepEnd, analyzeCanary({
       candidate,
       stable,
       settings: d.settings,
       previousPValues: rt.pValues,
       ...(shadow ? { shadow: { pairs: rt.segments!.pairs, agreements: rt.segments!.agreements, captured: rt.segments!.captured } } : {}),
-    });
+    }));
     rt.pValues = analysis.pValues;
     const action = decide(d, d.plan, analysis, now);
     const phaseRequests = { candidate: candidate.counts.requests, stable: stable.counts.requests };
@@ -614,6 +618,22 @@ export class DeploymentService {
 }
 
 /** Keeps the numeric / array fields of a settings override (the API passes user input here). */
+/**
+ * The live monitors read the metric windows up to now; the segment and shadow-agreement checks
+ * read traces, which they take only up to now − traceLagMs (a trace is written when its request
+ * ends). A step passed the moment the live monitors were ok would never let those checks see the
+ * step's last second and a half, where a candidate failing on rare long inputs shows. So a pass
+ * waits until the traces are read up to the moment the step could first have moved on (the first
+ * look that passed, and not before the step's hold ends); a breach in them still aborts.
+ */
+export function holdForTraces(rt: { passAt?: EpochMs; segments?: Pick<TraceSegments, 'coveredUntil'> }, now: EpochMs, stepEnd: EpochMs, analysis: CanaryAnalysis): CanaryAnalysis {
+  if (analysis.decision !== 'pass' || !rt.segments) return analysis;
+  rt.passAt ??= Math.max(now, stepEnd);
+  const behind = rt.passAt - rt.segments.coveredUntil;
+  if (behind <= 0) return analysis;
+  return { ...analysis, decision: 'insufficient_data', reason: `${analysis.reason}; waiting ${behind} ms more for the traces the segment check reads` };
+}
+
 function numbersOnly(s: CanarySettingsOverride | undefined): CanarySettingsOverride {
   if (!s) return {};
   const out: CanarySettingsOverride = {};
