@@ -68,6 +68,20 @@ describe('analyzeCanary', () => {
     expect(Object.keys(a.pValues)).toEqual(expect.arrayContaining(['error-rate', 'output-validity', 'latency#0.5', 'segment#1024-4095']));
   });
 
+  it('does not pass while a segment is suspect: all failed on long inputs, too little stable traffic there to abort', () => {
+    const r = createRandom(4);
+    const cand = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(400).sample();
+    const stab = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(2000).sample();
+    cand.segments = { '0-255': { requests: 396, failures: 0 }, '1024-4095': { requests: 4, failures: 4 } };
+    stab.segments = { '0-255': { requests: 1990, failures: 0 }, '1024-4095': { requests: 10, failures: 0 } };
+    const held = analyzeCanary({ candidate: cand, stable: stab, settings: s });
+    expect(held.decision).toBe('insufficient_data');
+    expect(held.reason).toBe('insufficient data: segment:input-length inputs of 1024-4095 chars: 100% (4/4) failed vs 0% (0/10), too few to judge yet');
+    // Two failures prove little: the same data with two long inputs passes.
+    cand.segments['1024-4095'] = { requests: 2, failures: 2 };
+    expect(analyzeCanary({ candidate: cand, stable: stab, settings: s }).decision).toBe('pass');
+  });
+
   // The false-abort budget and detection speed, by simulation: a canary looked at every second.
   function runStep(seed: number, candidate: { errorRate: number; invalidRate: number; latencyMs: number }, rps: { c: number; s: number }, seconds: number) {
     const r = createRandom(seed);

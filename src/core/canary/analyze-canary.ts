@@ -1,7 +1,8 @@
 // One look at a canary step: every monitor compares the candidate with the stable arm over the
 // step so far, and the verdicts fold into a decision:
 //   breach            — any monitor breached (required or not): abort;
-//   pass              — every required monitor is ok (enough data, confidently no worse);
+//   pass              — every required monitor is ok (enough data, confidently no worse) and no
+//                       other monitor holds the step (a suspect input-length bucket);
 //   insufficient_data — otherwise: keep waiting (never a pass for lack of data).
 import type { LatencySketch } from '../stats/latency-sketch.ts';
 import type { CanaryMonitorId, CanarySettings } from './canary-settings.ts';
@@ -161,7 +162,7 @@ export function analyzeCanary(input: CanaryAnalysisInput): CanaryAnalysis {
   if (breaches.length > 0) {
     return { decision: 'breach', reason: breaches.map((m) => `${m.monitor} breach: ${m.summary} (${m.detail})`).join('; '), monitors, pValues };
   }
-  const waiting = monitors.filter((m) => m.required && m.status !== 'ok');
+  const waiting = monitors.filter((m) => (m.required || m.holds) && m.status !== 'ok');
   if (waiting.length === 0) {
     const n = monitors.find((m) => m.monitor === 'error-rate')!;
     return { decision: 'pass', reason: `all required monitors ok (candidate n=${n.nCandidate}, stable n=${n.nStable})`, monitors, pValues };

@@ -155,6 +155,18 @@ describe('compareSegments', () => {
     expect(confined.summary).toMatch(/^inputs of 0-255 chars/);
   });
 
+  it('holds on a suspect bucket: concentrated failures that the data cannot yet call a breach', () => {
+    const clean = { requests: 400, failures: 0 };
+    const held = judge({ '0-255': clean, '1024-4095': { requests: 3, failures: 3 } }, { '0-255': clean, '1024-4095': { requests: 8, failures: 0 } });
+    expect(held).toMatchObject({ status: 'insufficient_data', holds: true });
+    expect(held.segments?.find((g) => g.segment === '1024-4095')).toMatchObject({ status: 'insufficient_data', suspect: true });
+    expect(held.detail).toContain('1024-4095 chars: candidate 3/3 failed, stable 0/8 (suspect)');
+    // With no stable traffic there at all, still suspect; spread failures or few of them are not.
+    expect(judge({ '0-255': clean, '1024-4095': { requests: 3, failures: 3 } }, { '0-255': clean }).holds).toBe(true);
+    expect(judge({ '0-255': clean, '1024-4095': { requests: 2, failures: 2 } }, { '0-255': clean }).holds).toBeUndefined();
+    expect(judge({ '0-255': { requests: 400, failures: 12 }, '1024-4095': { requests: 100, failures: 3 } }, { '0-255': clean }).holds).toBeUndefined();
+  });
+
   it('is ok when no bucket is worse', () => {
     expect(judge({ '0-255': { requests: 300, failures: 1 } }, { '0-255': { requests: 6000, failures: 20 } }).status).toBe('ok');
   });

@@ -28,6 +28,8 @@ export interface SegmentResult {
   pValue?: number;
   /** Worse than stable, but no worse than the candidate's other inputs: not a breach of this monitor. */
   spread?: boolean;
+  /** Worse there than on stable and on its other inputs, not yet enough data to abort: holds the step. */
+  suspect?: boolean;
 }
 
 export interface QuantileResult {
@@ -67,6 +69,11 @@ export interface CanaryMonitorResult {
   detail: string;
   segments?: SegmentResult[];
   quantiles?: QuantileResult[];
+  /**
+   * Not required, yet holding the step: the monitor has seen something that needs a verdict
+   * (a bucket where the candidate fails far more, but too little traffic to abort on yet).
+   */
+  holds?: boolean;
 }
 
 export interface SegmentCounts {
@@ -339,8 +346,11 @@ export interface SegmentComparisonInput {
 /**
  * A candidate that fails only on some inputs (long ones) hides in the overall rate when those
  * inputs are rare. Each bucket is compared on its own (α split across the buckets that have
- * candidate traffic). This check can only abort: a bucket with little traffic would otherwise
- * hold every step for data it may never get.
+ * candidate traffic). This check is never required (a bucket with little traffic would hold every
+ * step for data it may never get), but a suspect bucket holds the step: the candidate failed there
+ * at least SUSPECT_FAILURES times, concentrated, and worse than stable by the breach's effect rule,
+ * and only the sample size stands between it and an abort. A step does not pass over that; it
+ * waits for the data (or its deadline, and then what onInsufficientData says).
  */
 export function compareSegments(input: SegmentComparisonInput): CanaryMonitorResult {
   const s = input.settings;
@@ -392,13 +402,17 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
       const worse = r.status === 'breach' && concentrated(c);
       seg.status = worse ? 'breach' : 'ok';
       if (r.status === 'breach' && !worse) seg.spread = true;
+      else if (!worse && c.failures >= SUSPECT_FAILURES && concentrated(c) && looksWorse(c, b, s)) {
+        seg.status = 'insufficient_data';
+        seg.suspect = true;
+      }
       if (r.pValue !== undefined) seg.pValue = r.pValue;
       if (worse && !breach) breach = { seg, r };
     }
     segments.push(seg);
   }
   const line = segments
-    .map((g) => `${g.segment} chars: candidate ${g.candidate.failures}/${g.candidate.requests} failed, stable ${g.stable.failures}/${g.stable.requests}${g.status === 'breach' ? ' (breach)' : g.spread ? ' (worse, as on other inputs)' : ''}`)
+    .map((g) => `${g.segment} chars: candidate ${g.candidate.failures}/${g.candidate.requests} failed, stable ${g.stable.failures}/${g.stable.requests}${g.status === 'breach' ? ' (breach)' : g.spread ? ' (worse, as on other inputs)' : g.suspect ? ' (suspect)' : ''}`)
     .join('; ');
   const base: CanaryMonitorResult = {
     monitor: 'segment:input-length',
@@ -429,8 +443,23 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
       detail: `${line}; ${breach.r.detail}`,
     };
   }
+  const suspect = segments.find((g) => g.suspect);
+  if (suspect) {
+    const g = suspect;
+    return { ...base, holds: true, summary: `inputs of ${g.segment} chars: ${ratio(g.candidate.failures, g.candidate.requests)} failed vs ${ratio(g.stable.failures, g.stable.requests)}, too few to judge yet` };
+  }
   if (nC < s.minSamples) return { ...base, summary: `n=${nC} < ${s.minSamples}` };
   return { ...base, status: 'ok', summary: `${active.length} buckets, none worse` };
+}
+
+/** Candidate failures in one bucket before a worse-looking bucket holds the step (one or two prove little). */
+export const SUSPECT_FAILURES = 3;
+
+/** The breach's effect rule on point estimates: ≥ minEffect.absolute worse and ×minEffect.relative (stable unknown counts as 0). */
+function looksWorse(c: SegmentCounts, b: SegmentCounts, s: CanarySettings): boolean {
+  const rc = c.failures / c.requests;
+  const rb = b.requests > 0 ? b.failures / b.requests : 0;
+  return rc - rb >= s.minEffect.absolute && rc >= rb * s.minEffect.relative;
 }
 
 function segmentOrder(a: string, b: string): number {
