@@ -453,7 +453,7 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
 }
 
 /** Candidate failures in one bucket before a worse-looking bucket holds the step (one or two prove little). */
-export const SUSPECT_FAILURES = 3;
+const SUSPECT_FAILURES = 3;
 
 /** The breach's effect rule on point estimates: ≥ minEffect.absolute worse and ×minEffect.relative (stable unknown counts as 0). */
 function looksWorse(c: SegmentCounts, b: SegmentCounts, s: CanarySettings): boolean {

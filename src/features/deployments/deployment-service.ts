@@ -626,7 +626,7 @@ export class DeploymentService {
  * waits until the traces are read up to the moment the step could first have moved on (the first
  * look that passed, and not before the step's hold ends); a breach in them still aborts.
  */
-export function holdForTraces(rt: { passAt?: EpochMs; segments?: Pick<TraceSegments, 'coveredUntil'> }, now: EpochMs, stepEnd: EpochMs, analysis: CanaryAnalysis): CanaryAnalysis {
+function holdForTraces(rt: { passAt?: EpochMs; segments?: Pick<TraceSegments, 'coveredUntil'> }, now: EpochMs, stepEnd: EpochMs, analysis: CanaryAnalysis): CanaryAnalysis {
   if (analysis.decision !== 'pass' || !rt.segments) return analysis;
   rt.passAt ??= Math.max(now, stepEnd);
   const behind = rt.passAt - rt.segments.coveredUntil;
