@@ -66,9 +66,19 @@ export interface TraceSegmentsOptions {
   pageSize?: number;
 }
 
+/** The furthest back a late trace is looked for: requests longer than this are not counted. */
+const MAX_LATE_MS = 120_000;
+
 /**
- * Per-bucket counts for one phase, kept up to date incrementally: each update reads only the
- * traces that arrived since the last one (a cursor on startedAt, `lagMs` behind now).
+ * Per-bucket counts for one phase, kept up to date incrementally.
+ *
+ * A trace reaches the store when its request ends, but is filed under the time it started. So the
+ * counts go by end time: each update counts the requests that ended in [cursor, now − lagMs), and
+ * finds them among the traces that started up to a late band before the cursor. The band is the
+ * longest a finished request has taken (the caller reads it off the metric windows), so a slow
+ * request is counted once it has ended, however long before the cursor it started, and never
+ * twice. With 20 ms requests the band is tens of ms; with 30 s LLM calls, 30 s of traces are read
+ * at each update.
  */
 export class TraceSegments {
   readonly candidate: Record<string, SegmentCounts> = {};
@@ -77,8 +87,9 @@ export class TraceSegments {
   agreements = 0;
   /** False once an answered trace is seen without its output (traces.captureOutput: false). */
   captured = true;
+  /** End time up to which requests are counted. */
   private cursor: EpochMs;
-  private readonly seenAtCursor = new Set<string>();
+  private lateMs = 0;
   /** Shadow phase: answers of primary requests, by request id, until their shadow copy is seen. */
   private readonly primaries = new Map<string, string>();
   private readonly early = new Map<string, string>();
@@ -87,37 +98,41 @@ export class TraceSegments {
     this.cursor = o.from;
   }
 
-  /** Every trace that started before this has been counted. */
+  /** Every request of the phase that ended before this has been counted. */
   get coveredUntil(): EpochMs {
     return this.cursor;
   }
 
-  async update(now: EpochMs): Promise<void> {
+  /** `longestRequestMs`: the longest a finished request of this model has taken in the phase. */
+  async update(now: EpochMs, longestRequestMs = 0): Promise<void> {
     const to = now - this.o.lagMs;
+    if (to <= this.cursor) return;
+    if (Number.isFinite(longestRequestMs)) this.lateMs = Math.min(MAX_LATE_MS, Math.max(this.lateMs, Math.ceil(longestRequestMs)));
     const pageSize = this.o.pageSize ?? 5000;
-    while (this.cursor < to) {
-      const page = await this.o.traces.query({ model: this.o.model, from: this.cursor, to, order: 'asc', limit: pageSize, shadow: this.o.shadow });
-      let last = this.cursor;
+    let from = Math.max(this.o.from, this.cursor - this.lateMs);
+    // Pages overlap at the start time where the last one ended: those ids are skipped.
+    let seenAtFrom = new Set<string>();
+    for (;;) {
+      const page = await this.o.traces.query({ model: this.o.model, from, to, order: 'asc', limit: pageSize, shadow: this.o.shadow });
+      const last = page.at(-1)?.startedAt;
+      const seenAtLast = new Set<string>();
       for (const t of page) {
-        if (t.startedAt === this.cursor && this.seenAtCursor.has(t.requestId)) continue;
-        this.add(t);
-        if (t.startedAt !== last) {
-          last = t.startedAt;
-          this.seenAtCursor.clear();
-        }
-        this.seenAtCursor.add(t.requestId);
+        if (t.startedAt === last) seenAtLast.add(t.requestId);
+        if (t.startedAt === from && seenAtFrom.has(t.requestId)) continue;
+        const end = t.startedAt + t.latencyMs;
+        if (end >= this.cursor && end < to) this.add(t);
       }
-      if (page.length < pageSize) {
-        this.cursor = to;
-        this.seenAtCursor.clear();
-        break;
+      if (page.length < pageSize || last === undefined) break;
+      // A whole page at one millisecond: step past it rather than loop (a few traces may be missed).
+      if (last === from) {
+        from = last + 1;
+        seenAtFrom = new Set();
+      } else {
+        from = last;
+        seenAtFrom = seenAtLast;
       }
-      if (last === this.cursor) {
-        // A whole page at one millisecond: step past it rather than loop (a few traces may be missed).
-        this.cursor = last + 1;
-        this.seenAtCursor.clear();
-      } else this.cursor = last;
     }
+    this.cursor = to;
   }
 
   private count(into: Record<string, SegmentCounts>, t: Trace, failed: boolean): void {

@@ -12,7 +12,7 @@
 // feedback included — until the soak tracker grants `stable`; its soak clock is restarted at
 // promotion (and held at zero during the canary), so the soak covers serving 100%.
 import { randomBytes } from 'node:crypto';
-import { analyzeCanary, type CanaryAnalysis } from '../../core/canary/analyze-canary.ts';
+import { analyzeCanary, type ArmSample, type CanaryAnalysis } from '../../core/canary/analyze-canary.ts';
 import { canarySettings, type CanarySettings, type CanarySettingsOverride } from '../../core/canary/canary-settings.ts';
 import { afterValidation, decide, isActiveDeployment, phaseLabel, type MachineAction } from '../../core/canary/deployment-machine.ts';
 import { planDeployment, type DeploymentRequest } from '../../core/canary/deployment-plan.ts';
@@ -38,7 +38,7 @@ export interface DeploymentServiceOptions {
   settings?: CanarySettingsOverride;
   /** The soak tracker's clock: restarted at promotion, held at zero while the canary runs. */
   soak?: { restart(model: string, version: string, at: EpochMs): void };
-  /** Traces lag the windows by the recorder's flush; segment counts read up to now − lag. Default 1500 ms. */
+  /** Traces reach the store up to this long after their request ends (the recorder's flush): segment counts cover requests that ended before now − lag. Default 1500 ms. */
   traceLagMs?: number;
   /** How often start() ticks. Default 1000 ms. */
   intervalMs?: number;
@@ -407,9 +407,10 @@ export class DeploymentService {
         lagMs: this.o.traceLagMs ?? 1500,
       });
     }
-    await rt.segments!.update(now);
     const candidate = armSample(this.o.windows.snapshot(d.model, d.version, d.phaseStartedAt, now, { shadow }));
     const stable = armSample(this.o.windows.snapshot(d.model, d.baseline, d.phaseStartedAt, now));
+    // A request retried on the stable arm takes both attempts: the band reaches back that far.
+    await rt.segments!.update(now, longestAttemptMs(candidate) + longestAttemptMs(stable));
     candidate.segments = rt.segments!.candidate;
     stable.segments = rt.segments!.stable;
     const stepEnd = d.phaseStartedAt + d.plan.stepSeconds * 1000;
@@ -626,6 +627,9 @@ export class DeploymentService {
  * waits until the traces are read up to the moment the step could first have moved on (the first
  * look that passed, and not before the step's hold ends); a breach in them still aborts.
  */
+/** The longest attempt the arm's windows saw (their sketch's top value, within its 1% accuracy). */
+const longestAttemptMs = (arm: ArmSample): number => (arm.latency.count > 0 ? arm.latency.quantile(1) * 1.02 : 0);
+
 function holdForTraces(rt: { passAt?: EpochMs; segments?: Pick<TraceSegments, 'coveredUntil'> }, now: EpochMs, stepEnd: EpochMs, analysis: CanaryAnalysis): CanaryAnalysis {
   if (analysis.decision !== 'pass' || !rt.segments) return analysis;
   rt.passAt ??= Math.max(now, stepEnd);
