@@ -56,12 +56,18 @@ describe('analyzeCanary', () => {
     expect(slow.reason).toMatch(/^latency breach: p50/);
   });
 
+  /** Healthy windows on both arms; per-bucket counts with the candidate failing `longFailed` long inputs. */
+  function healthyArmsWithLongInputs(seed: number, c: { short: number; long: number; longFailed: number }, b: { short: number; long: number }) {
+    const r = createRandom(seed);
+    const cand = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(c.short + c.long).sample();
+    const stab = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(b.short + b.long).sample();
+    cand.segments = { '0-255': { requests: c.short, failures: 0 }, '1024-4095': { requests: c.long, failures: c.longFailed } };
+    stab.segments = { '0-255': { requests: b.short, failures: 0 }, '1024-4095': { requests: b.long, failures: 0 } };
+    return { cand, stab };
+  }
+
   it('folds segment breaches in and returns p-values to carry to the next look', () => {
-    const r = createRandom(3);
-    const cand = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(100).sample();
-    const stab = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(2000).sample();
-    cand.segments = { '0-255': { requests: 95, failures: 0 }, '1024-4095': { requests: 5, failures: 5 } };
-    stab.segments = { '0-255': { requests: 1900, failures: 0 }, '1024-4095': { requests: 100, failures: 0 } };
+    const { cand, stab } = healthyArmsWithLongInputs(3, { short: 95, long: 5, longFailed: 5 }, { short: 1900, long: 100 });
     const a = analyzeCanary({ candidate: cand, stable: stab, settings: s });
     expect(a.decision).toBe('breach');
     expect(a.reason).toContain('segment:input-length breach: inputs of 1024-4095 chars');
@@ -69,16 +75,12 @@ describe('analyzeCanary', () => {
   });
 
   it('does not pass while a segment is suspect: all failed on long inputs, too little stable traffic there to abort', () => {
-    const r = createRandom(4);
-    const cand = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(400).sample();
-    const stab = new Arm(r, { errorRate: 0, invalidRate: 0, latencyMs: 20 }).serve(2000).sample();
-    cand.segments = { '0-255': { requests: 396, failures: 0 }, '1024-4095': { requests: 4, failures: 4 } };
-    stab.segments = { '0-255': { requests: 1990, failures: 0 }, '1024-4095': { requests: 10, failures: 0 } };
+    const { cand, stab } = healthyArmsWithLongInputs(4, { short: 396, long: 4, longFailed: 4 }, { short: 1990, long: 10 });
     const held = analyzeCanary({ candidate: cand, stable: stab, settings: s });
     expect(held.decision).toBe('insufficient_data');
     expect(held.reason).toBe('insufficient data: segment:input-length inputs of 1024-4095 chars: 100% (4/4) failed vs 0% (0/10), too few to judge yet');
     // Two failures prove little: the same data with two long inputs passes.
-    cand.segments['1024-4095'] = { requests: 2, failures: 2 };
+    cand.segments!['1024-4095'] = { requests: 2, failures: 2 };
     expect(analyzeCanary({ candidate: cand, stable: stab, settings: s }).decision).toBe('pass');
   });
 
