@@ -348,9 +348,10 @@ export interface SegmentComparisonInput {
  * inputs are rare. Each bucket is compared on its own (α split across the buckets that have
  * candidate traffic). This check is never required (a bucket with little traffic would hold every
  * step for data it may never get), but a suspect bucket holds the step: the candidate failed there
- * at least SUSPECT_FAILURES times, concentrated, and worse than stable by the breach's effect rule,
- * and only the sample size stands between it and an abort. A step does not pass over that; it
- * waits for the data (or its deadline, and then what onInsufficientData says).
+ * at least SUSPECT_FAILURES times, concentrated, and worse than stable by the breach's effect rule (a
+ * bucket stable has no traffic in counts as 0%), and only the sample size stands between it and an
+ * abort. A step does not pass over that; it waits for the data (or its deadline, and then what
+ * onInsufficientData says).
  */
 export function compareSegments(input: SegmentComparisonInput): CanaryMonitorResult {
   const s = input.settings;
@@ -370,9 +371,7 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
   const concentrated = (c: SegmentCounts): boolean => {
     const restRequests = allRequests - c.requests;
     if (restRequests <= 0) return false;
-    const rate = c.failures / c.requests;
-    const rest = (allFailures - c.failures) / restRequests;
-    return rate - rest >= s.minEffect.absolute && rate >= rest * s.minEffect.relative;
+    return exceeds(c.failures / c.requests, (allFailures - c.failures) / restRequests, s);
   };
   const segments: SegmentResult[] = [];
   let nC = 0;
@@ -399,10 +398,11 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
         previousPValue: input.previousPValues?.[k],
         breachOnly: true,
       });
-      const worse = r.status === 'breach' && concentrated(c);
+      const onlyHere = concentrated(c);
+      const worse = r.status === 'breach' && onlyHere;
       seg.status = worse ? 'breach' : 'ok';
       if (r.status === 'breach' && !worse) seg.spread = true;
-      else if (!worse && c.failures >= SUSPECT_FAILURES && concentrated(c) && looksWorse(c, b, s)) {
+      else if (!worse && onlyHere && c.failures >= SUSPECT_FAILURES && exceeds(c.failures / c.requests, b.requests > 0 ? b.failures / b.requests : 0, s)) {
         seg.status = 'insufficient_data';
         seg.suspect = true;
       }
@@ -443,9 +443,8 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
       detail: `${line}; ${breach.r.detail}`,
     };
   }
-  const suspect = segments.find((g) => g.suspect);
-  if (suspect) {
-    const g = suspect;
+  const g = segments.find((x) => x.suspect);
+  if (g) {
     return { ...base, holds: true, summary: `inputs of ${g.segment} chars: ${ratio(g.candidate.failures, g.candidate.requests)} failed vs ${ratio(g.stable.failures, g.stable.requests)}, too few to judge yet` };
   }
   if (nC < s.minSamples) return { ...base, summary: `n=${nC} < ${s.minSamples}` };
@@ -455,11 +454,9 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
 /** Candidate failures in one bucket before a worse-looking bucket holds the step (one or two prove little). */
 const SUSPECT_FAILURES = 3;
 
-/** The breach's effect rule on point estimates: ≥ minEffect.absolute worse and ×minEffect.relative (stable unknown counts as 0). */
-function looksWorse(c: SegmentCounts, b: SegmentCounts, s: CanarySettings): boolean {
-  const rc = c.failures / c.requests;
-  const rb = b.requests > 0 ? b.failures / b.requests : 0;
-  return rc - rb >= s.minEffect.absolute && rc >= rb * s.minEffect.relative;
+/** The breach's effect rule on two point estimates: ≥ minEffect.absolute higher and ×minEffect.relative. */
+function exceeds(rate: number, other: number, s: CanarySettings): boolean {
+  return rate - other >= s.minEffect.absolute && rate >= other * s.minEffect.relative;
 }
 
 function segmentOrder(a: string, b: string): number {

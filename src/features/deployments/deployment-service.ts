@@ -618,18 +618,18 @@ export class DeploymentService {
   }
 }
 
-/** Keeps the numeric / array fields of a settings override (the API passes user input here). */
-/**
- * The live monitors read the metric windows up to now; the segment and shadow-agreement checks
- * read traces, which they take only up to now − traceLagMs (a trace is written when its request
- * ends). A step passed the moment the live monitors were ok would never let those checks see the
- * step's last second and a half, where a candidate failing on rare long inputs shows. So a pass
- * waits until the traces are read up to the moment the step could first have moved on (the first
- * look that passed, and not before the step's hold ends); a breach in them still aborts.
- */
 /** The longest attempt the arm's windows saw (their sketch's top value, within its 1% accuracy). */
 const longestAttemptMs = (arm: ArmSample): number => (arm.latency.count > 0 ? arm.latency.quantile(1) * 1.02 : 0);
 
+/**
+ * The live monitors read the metric windows up to now; the segment and shadow-agreement checks
+ * read traces, which count only the requests that ended before now − traceLagMs (a trace reaches
+ * the store after its request ends). A step passed the moment the live monitors were ok would never
+ * let those checks see the step's last second and a half, where a candidate failing on rare long
+ * inputs shows. So a pass waits until the traces are read up to the moment the step could first
+ * have moved on (the first look that passed, and not before the step's hold ends); a breach in
+ * them still aborts.
+ */
 function holdForTraces(rt: { passAt?: EpochMs; segments?: Pick<TraceSegments, 'coveredUntil'> }, now: EpochMs, stepEnd: EpochMs, analysis: CanaryAnalysis): CanaryAnalysis {
   if (analysis.decision !== 'pass' || !rt.segments) return analysis;
   rt.passAt ??= Math.max(now, stepEnd);
@@ -638,6 +638,7 @@ function holdForTraces(rt: { passAt?: EpochMs; segments?: Pick<TraceSegments, 'c
   return { ...analysis, decision: 'insufficient_data', reason: `${analysis.reason}; waiting ${behind} ms more for the traces the segment check reads` };
 }
 
+/** Keeps the numeric / array fields of a settings override (the API passes user input here). */
 function numbersOnly(s: CanarySettingsOverride | undefined): CanarySettingsOverride {
   if (!s) return {};
   const out: CanarySettingsOverride = {};
