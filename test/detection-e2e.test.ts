@@ -217,6 +217,7 @@ describe('detection end to end through the gateway', () => {
     await expectOneIncident(fs);
     const d = await detail(fs, incident.id);
     expect(d).toMatchObject({ version: 'v2', family: 'validity' });
+    console.log(`malformed: size ${d.evidence[0].magnitude} (${d.evidence[0].detail})`);
     expectFullEvidence(d.evidence[0]);
     expect(FAULT_SEVERITIES).toContain(await expectRuleSeverity(fs, d));
   });
