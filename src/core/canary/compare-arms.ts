@@ -16,6 +16,7 @@ import { clopperPearsonLower, clopperPearsonUpper } from '../stats/distributions
 import type { LatencySketch } from '../stats/latency-sketch.ts';
 import { normalMixtureLogLr, type RateCounts } from '../stats/sequential.ts';
 import { formatStat as fmt } from '../detectors/detector-result.ts';
+import { slowLimitMs } from '../detectors/latency-detector.ts';
 import type { CanaryMonitorId, CanarySettings } from './canary-settings.ts';
 
 export type CanaryMonitorStatus = 'ok' | 'breach' | 'insufficient_data' | 'skipped';
@@ -259,7 +260,7 @@ export function compareLatency(input: LatencyComparisonInput): CanaryMonitorResu
   for (const q of qs) {
     const ref = b.quantile(q);
     const cur = c.quantile(q);
-    const t = Math.max(ref * s.latency.minRatio, ref + s.latency.minDeltaMs);
+    const t = slowLimitMs(ref, s.latency.minRatio, s.latency.minDeltaMs);
     const eC = c.countAbove(t);
     const eS = b.countAbove(t);
     const qr: QuantileResult = { quantile: q, candidateMs: cur, stableMs: ref, thresholdMs: t, candidateSlow: eC, stableSlow: eS };

@@ -33,6 +33,18 @@ describe('latencyDetector', () => {
     expect(slight.evidence.detail).toContain('no quantile');
   });
 
+  it('minDeltaMs: a ×1.6 shift of a few milliseconds is not a regression; the same shift at LLM latencies is', () => {
+    const fastBaseline = sketchOf(21, 50_000, 1.2, 0.3);
+    const fastNow = sketchOf(22, 1_500, 1.9, 0.3);
+    expect(latencyDetector({ current: fastNow, baseline: fastBaseline }).status).toBe('breach');
+    const floored = latencyDetector({ current: fastNow, baseline: fastBaseline, minDeltaMs: 10 });
+    expect(floored.status).toBe('ok');
+    expect(floored.evidence.detail).toContain('confidently ≥ ×1.5 and +10 ms');
+    const slowNow = latencyDetector({ current: sketchOf(23, 1_500, 190, 0.5), baseline, minDeltaMs: 10 });
+    expect(slowNow.status).toBe('breach');
+    expect(slowNow.evidence.detail).toContain('need ≥ ×1.5 and +10 ms');
+  });
+
   it('a tail-only regression is caught at p99', () => {
     const r = createRandom(5);
     const current = createSketch();

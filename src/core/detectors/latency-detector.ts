@@ -9,7 +9,9 @@
 //     quantile q in `quantiles`, the share of current requests slower than minRatio × the
 //     baseline's q-quantile must confidently exceed 1 − q (i.e. the current q-quantile is at
 //     least minRatio × the baseline's). At large n the rank test flags 3% shifts nobody cares
-//     about; the ratio gate keeps alerts to real regressions.
+//     about; the ratio gate keeps alerts to real regressions. With `minDeltaMs`, a request is
+//     only "slower" when it is also that many ms above the baseline's quantile: at a few ms, ×1.5
+//     is machine noise (a 1.2 → 1.9 ms p50 on a loaded host), not a model regression.
 import type { Evidence } from '../types.ts';
 import { clopperPearsonLower } from '../stats/distributions.ts';
 import { mannWhitneyUFromCounts } from '../stats/mann-whitney.ts';
@@ -36,6 +38,8 @@ export interface LatencyDetectorInput {
   alpha?: number;
   /** Minimum slowdown factor at some quantile. Default 1.5. */
   minRatio?: number;
+  /** Minimum slowdown in ms at that quantile, on top of the ratio. Default 0. */
+  minDeltaMs?: number;
   /** Quantiles the ratio gate looks at. Default [0.5, 0.95, 0.99]. */
   quantiles?: readonly number[];
   /**
@@ -58,6 +62,11 @@ function label(q: number): string {
   return `p${formatStat(q * 100)}`;
 }
 
+/** The latency a request must exceed to count as slower than a reference quantile: max(minRatio × ref, ref + minDeltaMs). */
+export function slowLimitMs(referenceMs: number, minRatio: number, minDeltaMs = 0): number {
+  return Math.max(referenceMs * minRatio, referenceMs + minDeltaMs);
+}
+
 function breachResult(input: LatencyDetectorInput, family: SignalFamily, evidence: Evidence, magnitude: number): DetectorResult {
   return { status: 'breach', family, evidence, magnitude, severity: severityFor(family, magnitude, input.severityRules) };
 }
@@ -68,6 +77,8 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
   const minBaselineSamples = input.minBaselineSamples ?? 100;
   const alpha = input.alpha ?? 0.001;
   const minRatio = input.minRatio ?? 1.5;
+  const minDeltaMs = input.minDeltaMs ?? 0;
+  const need = `≥ ×${minRatio}${minDeltaMs > 0 ? ` and +${minDeltaMs} ms` : ''}`;
   const quantiles = input.quantiles ?? [0.5, 0.95, 0.99];
   const confidence = input.confidence ?? 0.999;
   const current = asSketch(input.current);
@@ -125,12 +136,13 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
   }
   // Effect gate first: when no quantile is ≥ minRatio × baseline, the rank test cannot lead to a
   // breach and is skipped (detectors run every second per window; this halves their cost).
-  let worst: { q: number; ratio: number; lower: number; cur: number; ref: number } | undefined;
+  let worst: { q: number; ratio: number; lower: number; cur: number; ref: number; limit: number } | undefined;
   for (const q of quantiles) {
     const ref = baseline.quantile(q);
     const cur = current.quantile(q);
-    const lower = clopperPearsonLower(current.countAbove(minRatio * ref), n, confidence);
-    if (lower > 1 - q && (!worst || cur / ref > worst.ratio)) worst = { q, ratio: cur / ref, lower, cur, ref };
+    const limit = slowLimitMs(ref, minRatio, minDeltaMs);
+    const lower = clopperPearsonLower(current.countAbove(limit), n, confidence);
+    if (lower > 1 - q && (!worst || cur / ref > worst.ratio)) worst = { q, ratio: cur / ref, lower, cur, ref, limit };
   }
   const notes = thresholdNotes.length ? `; ${thresholdNotes.join('; ')}` : '';
   if (!worst) {
@@ -147,7 +159,7 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
         observed: cur,
         baseline: ref,
         baselineSampleSize: baseline.count,
-        detail: `p50 ${formatStat(cur)} ms vs baseline ${formatStat(ref)} ms (×${formatStat(cur / ref)}); no quantile of ${quantiles.join(', ')} confidently ≥ ×${minRatio}${notes}`,
+        detail: `p50 ${formatStat(cur)} ms vs baseline ${formatStat(ref)} ms (×${formatStat(cur / ref)}); no quantile of ${quantiles.join(', ')} confidently ${need}${notes}`,
       },
     };
   }
@@ -163,8 +175,8 @@ export function latencyDetector(input: LatencyDetectorInput): DetectorResult {
     baseline: worst.ref,
     baselineSampleSize: baseline.count,
     detail:
-      `${label(worst.q)} ${formatStat(worst.cur)} ms vs baseline ${formatStat(worst.ref)} ms (×${formatStat(worst.ratio)}, need ≥ ×${minRatio}, ` +
-      `confidently: share slower than ×${minRatio} baseline has lower bound ${formatStat(worst.lower)} > ${formatStat(1 - worst.q)}); ` +
+      `${label(worst.q)} ${formatStat(worst.cur)} ms vs baseline ${formatStat(worst.ref)} ms (×${formatStat(worst.ratio)}, need ${need}, ` +
+      `confidently: share slower than ${formatStat(worst.limit)} ms has lower bound ${formatStat(worst.lower)} > ${formatStat(1 - worst.q)}); ` +
       `Mann–Whitney greater p ${formatStat(mw.pValue)} vs α ${alpha}, P(current > baseline) ${formatStat(mw.probabilityOfSuperiority)}${notes}`,
   };
   if (mw.pValue <= alpha) return breachResult(input, family, evidence, worst.ratio);

@@ -7,7 +7,7 @@ import type { EpochMs, Evidence, Finding, FindingStatus, Severity } from '../../
 import type { DetectorResult, TimeWindow } from '../../core/detectors/detector-result.ts';
 import { fmt } from './format.ts';
 import { rateDetector } from '../../core/detectors/rate-detector.ts';
-import { latencyDetector } from '../../core/detectors/latency-detector.ts';
+import { latencyDetector, slowLimitMs } from '../../core/detectors/latency-detector.ts';
 import { driftDetector } from '../../core/detectors/drift-detector.ts';
 import { estimateOnset, type OnsetEstimate, type SecondCounts } from '../../core/detectors/estimate-onset.ts';
 import { severityFor, type SeverityRules } from '../../core/detectors/severity.ts';
@@ -330,6 +330,7 @@ function evaluateLatency(id: MonitorId, s: LatencySettings, ctx: EvalContext, ru
       alpha: s.alpha,
       confidence: s.confidence,
       minRatio: s.minRatio,
+      minDeltaMs: s.minDeltaMs,
       quantiles: s.quantiles,
       window,
       severityRules: rules,
@@ -624,8 +625,8 @@ export function analyzeBreach(
     const s = settings as LatencySettings;
     const ev = chosen.result.evidence;
     const baselineSketch = evaluation.baseline ? latencyOf(evaluation.baseline.window) : undefined;
-    // The limit that breached: an absolute threshold, or minRatio × the baseline's quantile.
-    const limit = ev.test === 'latency-quantile-threshold' ? ev.threshold! : s.minRatio * (ev.baseline ?? 0);
+    // The limit that breached: an absolute threshold, or the slow limit over the baseline's quantile.
+    const limit = ev.test === 'latency-quantile-threshold' ? ev.threshold! : slowLimitMs(ev.baseline ?? 0, s.minRatio, s.minDeltaMs);
     if (!(limit > 0)) {
       const w = ctx.reader.snapshot(ctx.model, ctx.version, base.since, ctx.now);
       return { ...base, requests: w.requests, affected: 0, detail: 'no latency limit to locate the onset with' };
