@@ -17,6 +17,11 @@ export interface Capabilities {
   readonly multiReplica: boolean;
   /** Most bind parameters one statement may carry; multi-row inserts are chunked to stay under it. */
   readonly maxQueryParameters: number;
+  /**
+   * True when a query runs on the event loop (better-sqlite3 is synchronous): large reads are then
+   * taken a page at a time, letting requests through between pages (see readPaged).
+   */
+  readonly blockingReads: boolean;
   /** True when err is the engine's foreign-key violation (stores turn it into a domain error). */
   isForeignKeyViolation(err: unknown): boolean;
   /**
@@ -34,6 +39,7 @@ const sqliteCapabilities: Capabilities = {
   multiReplica: false,
   // SQLITE_MAX_VARIABLE_NUMBER default since 3.32.
   maxQueryParameters: 32_766,
+  blockingReads: true,
   isForeignKeyViolation: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY',
   isUniqueViolation: (err) => {
     const code = (err as { code?: unknown } | null)?.code;
@@ -51,6 +57,7 @@ const postgresCapabilities: Capabilities = {
   multiReplica: true,
   // The wire protocol counts parameters in an unsigned 16-bit field.
   maxQueryParameters: 65_535,
+  blockingReads: false,
   isForeignKeyViolation: (err) => (err as { code?: unknown } | null)?.code === '23503',
   isUniqueViolation: (err) => (err as { code?: unknown } | null)?.code === '23505',
 };

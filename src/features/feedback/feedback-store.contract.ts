@@ -51,6 +51,16 @@ export function feedbackStoreContract(getStores: () => Stores): void {
       expect((await s.feedback.forRequest('r')).map((f) => f.id)).toEqual([a.id, c.id]);
     });
 
+    it('reads more rows than one page of a blocking engine, each once and in order, ties included', async () => {
+      const s = getStores();
+      const stored: Feedback[] = [];
+      // Requests out of time order, two per request time, so a page edge falls inside a tie.
+      for (let i = 0; i < 1_050; i++) stored.push(await s.feedback.insert(fb(`r${i}`, 10_000 + ((i * 37) % 525), { rating: i % 2 ? 1 : -1 })));
+      const expected = [...stored].sort((a, b) => a.requestAt - b.requestAt || a.id - b.id).map((f) => f.id);
+      expect((await s.feedback.query({})).map((f) => f.id)).toEqual(expected);
+      expect((await s.feedback.query({ limit: 777 })).map((f) => f.id)).toEqual(expected.slice(0, 777));
+    });
+
     it('queries by the request’s time [from, to), not by arrival, with model/version filters and limit', async () => {
       const s = getStores();
       // A late label: the request was at 1_500, its label came much later.

@@ -123,6 +123,21 @@ export function traceStoreContract(getStores: () => Stores): void {
       expect(ids(await s.traces.query({ order: 'asc', limit: 3 }))).toEqual(['a', 'b', 'c']);
     });
 
+    it('reads more rows than one page of a blocking engine, each once and in order, ties included', async () => {
+      const s = getStores();
+      // Three traces per start time, ids out of insertion order, so a page edge falls inside a tie.
+      const batch = Array.from({ length: 1_234 }, (_, i) => trace(`p-${String((i * 7) % 1_234).padStart(4, '0')}`, 50_000 + Math.floor(i / 3), { model: i % 2 ? 'm' : 'n' }));
+      await s.traces.insertMany(batch);
+      const key = (t: Trace) => `${String(t.startedAt).padStart(8, '0')} ${t.requestId}`;
+      const asc = [...batch].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+      expect(ids(await s.traces.query({ order: 'asc' }))).toEqual(ids(asc));
+      expect(ids(await s.traces.query({ order: 'desc' }))).toEqual(ids([...asc].reverse()));
+      expect(ids(await s.traces.query({ order: 'asc', limit: 1_001 }))).toEqual(ids(asc.slice(0, 1_001)));
+      expect(ids(await s.traces.query({ order: 'desc', limit: 600 }))).toEqual(ids([...asc].reverse().slice(0, 600)));
+      const m = asc.filter((t) => t.model === 'm' && t.startedAt >= 50_100);
+      expect(ids(await s.traces.query({ model: 'm', from: 50_100, order: 'asc' }))).toEqual(ids(m));
+    });
+
     it('leaves shadow traces out unless asked for', async () => {
       const s = getStores();
       await s.traces.insertMany([trace('live', 1_000), trace('shadow', 1_001, { shadow: true, version: 'v2' })]);

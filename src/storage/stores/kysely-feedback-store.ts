@@ -3,7 +3,7 @@ import type { EpochMs, Feedback } from '../../core/types.ts';
 import type { FeedbackStore } from '../../features/feedback/feedback-store.ts';
 import { orUndefined } from '../json.ts';
 import type { FeedbackTable } from '../schema.ts';
-import { compact, orNull, type StoreContext } from './store-context.ts';
+import { compact, orNull, readPaged, type StoreContext } from './store-context.ts';
 
 const feedbackFromRow = (row: Selectable<FeedbackTable>): Feedback =>
   compact({
@@ -52,14 +52,17 @@ export class KyselyFeedbackStore implements FeedbackStore {
   }
 
   async query(q: { model?: string; version?: string; from?: EpochMs; to?: EpochMs; limit?: number }): Promise<Feedback[]> {
-    let s = this.ctx.db.selectFrom('feedback').selectAll();
-    if (q.model !== undefined) s = s.where('model', '=', q.model);
-    if (q.version !== undefined) s = s.where('version', '=', q.version);
-    if (q.from !== undefined) s = s.where('request_at', '>=', q.from);
-    if (q.to !== undefined) s = s.where('request_at', '<', q.to);
-    s = s.orderBy('request_at').orderBy('id');
-    if (q.limit !== undefined) s = s.limit(q.limit);
-    const rows = await s.execute();
+    const rows = await readPaged<Selectable<FeedbackTable>>(this.ctx, q.limit, (last, n) => {
+      let s = this.ctx.db.selectFrom('feedback').selectAll();
+      if (q.model !== undefined) s = s.where('model', '=', q.model);
+      if (q.version !== undefined) s = s.where('version', '=', q.version);
+      if (q.from !== undefined) s = s.where('request_at', '>=', q.from);
+      if (q.to !== undefined) s = s.where('request_at', '<', q.to);
+      if (last) s = s.where((eb) => eb.or([eb('request_at', '>', last.request_at), eb.and([eb('request_at', '=', last.request_at), eb('id', '>', last.id)])]));
+      s = s.orderBy('request_at').orderBy('id');
+      if (n !== undefined) s = s.limit(n);
+      return s.execute();
+    });
     return rows.map(feedbackFromRow);
   }
 }

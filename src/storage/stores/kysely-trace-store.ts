@@ -5,7 +5,7 @@ import type { Capabilities } from '../capabilities.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { Database, TracesTable } from '../schema.ts';
 import type { WriteStatement } from '../sqlite-writer.ts';
-import { atomically, compact, orNull, type StoreContext } from './store-context.ts';
+import { atomically, compact, orNull, readPaged, type StoreContext } from './store-context.ts';
 
 // Every key in a fixed order: Kysely builds one column list for a multi-row insert.
 const traceToRow = (t: Trace): Insertable<TracesTable> => ({
@@ -178,17 +178,25 @@ export class KyselyTraceStore implements TraceStore {
 
   async query(q: TraceQuery): Promise<Trace[]> {
     const dir = q.order ?? 'desc';
-    let s = this.ctx.db.selectFrom('traces').selectAll();
-    if (q.model !== undefined) s = s.where('model', '=', q.model);
-    if (q.version !== undefined) s = s.where('version', '=', q.version);
-    if (q.from !== undefined) s = s.where('started_at', '>=', q.from);
-    if (q.to !== undefined) s = s.where('started_at', '<', q.to);
-    if (q.status !== undefined) s = s.where('status', '=', q.status);
-    if (q.errorClass !== undefined) s = s.where('error_class', '=', q.errorClass);
-    if (!q.shadow) s = s.where('shadow', '=', 0);
-    s = s.orderBy('started_at', dir).orderBy('request_id', dir);
-    if (q.limit !== undefined) s = s.limit(q.limit);
-    const rows = await s.execute();
+    const after = dir === 'asc' ? '>' : '<';
+    const rows = await readPaged<Selectable<TracesTable>>(this.ctx, q.limit, (last, n) => {
+      let s = this.ctx.db.selectFrom('traces').selectAll();
+      if (q.model !== undefined) s = s.where('model', '=', q.model);
+      if (q.version !== undefined) s = s.where('version', '=', q.version);
+      if (q.from !== undefined) s = s.where('started_at', '>=', q.from);
+      if (q.to !== undefined) s = s.where('started_at', '<', q.to);
+      if (q.status !== undefined) s = s.where('status', '=', q.status);
+      if (q.errorClass !== undefined) s = s.where('error_class', '=', q.errorClass);
+      if (!q.shadow) s = s.where('shadow', '=', 0);
+      if (last) {
+        s = s.where((eb) =>
+          eb.or([eb('started_at', after, last.started_at), eb.and([eb('started_at', '=', last.started_at), eb('request_id', after, last.request_id)])]),
+        );
+      }
+      s = s.orderBy('started_at', dir).orderBy('request_id', dir);
+      if (n !== undefined) s = s.limit(n);
+      return s.execute();
+    });
     return rows.map(traceFromRow);
   }
 

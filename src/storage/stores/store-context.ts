@@ -26,6 +26,32 @@ export function atomically<T>(ctx: StoreContext, fn: (db: Kysely<Database>) => P
   return ctx.db.transaction().execute((trx) => fn(trx));
 }
 
+/**
+ * Rows per page of a large read on a blocking engine: about 8 ms of a trace scan on a 2-core host,
+ * where one 20,000-row read (an RCA window) held every request up for ~340 ms.
+ */
+export const BLOCKING_READ_PAGE_ROWS = 500;
+
+/**
+ * Reads up to `limit` rows (all when unset) in the query's keyset order. `page(after, n)` returns
+ * at most n rows that come after the row `after` (from the start when undefined). Where queries
+ * block the event loop it reads a page at a time and lets the loop run between pages; elsewhere,
+ * and inside a transaction (one snapshot, one lock), it reads at once.
+ */
+export async function readPaged<R>(ctx: StoreContext, limit: number | undefined, page: (after: R | undefined, n: number | undefined) => Promise<R[]>): Promise<R[]> {
+  if (!ctx.caps.blockingReads || ctx.trx || (limit !== undefined && limit <= BLOCKING_READ_PAGE_ROWS)) return page(undefined, limit);
+  const rows: R[] = [];
+  let after: R | undefined;
+  for (;;) {
+    const n = limit === undefined ? BLOCKING_READ_PAGE_ROWS : Math.min(BLOCKING_READ_PAGE_ROWS, limit - rows.length);
+    const got = await page(after, n);
+    for (const r of got) rows.push(r);
+    if (got.length < n || rows.length === limit) return rows;
+    after = got[got.length - 1];
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 /** Drops keys whose value is undefined, so stored rows read back with absent optional fields. */
 export function compact<T extends object>(value: T): T {
   for (const key of Object.keys(value) as (keyof T)[]) {
