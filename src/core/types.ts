@@ -114,7 +114,7 @@ export interface Trace {
   ttfbMs?: number;
   httpStatus: number;
   status: TraceStatus;
-  /** `upstream_5xx`, `timeout`, `connection`, `malformed_output`, `validator`, ... */
+  /** `upstream_5xx`, `timeout`, `connection`, `circuit_open`, `malformed_output`, `validator`, ... */
   errorClass?: string;
   errorMessage?: string;
   upstreamHost?: string;

@@ -34,6 +34,8 @@ describe('failureJudge', () => {
     expect(judge.isFailure(trace(0, { retried: true, firstVersion: 'v2' }))).toBe(true);
     expect(judge.isFailure(trace(0, { status: 'error', httpStatus: 499, errorClass: 'client_disconnected' }))).toBe(false);
     expect(judge.isFailure(trace(0, { status: 'error', httpStatus: 503, errorClass: 'paused' }))).toBe(false);
+    // Skipped by Failsafe's circuit breaker and answered by the stable version: not evidence.
+    expect(judge.isFailure(trace(0, { retried: true, firstVersion: 'v2', errorClass: 'circuit_open' }))).toBe(false);
     expect(judge.isFailure(trace(0, { status: 'blocked', httpStatus: 400, errorClass: 'input_validator' }))).toBe(false);
     expect(judge.isFailure(trace(0, { validators: [{ validator: 'json', passed: false, action: 'flag' }] }))).toBe(true);
     expect(judge.isFailure(trace(1, { prediction: 'legit' }))).toBe(false);

@@ -35,10 +35,11 @@ export function firstAttemptHost(trace: Trace, hostOfVersion?: (version: string)
 
 /**
  * Outcomes that say nothing about the model: the client hung up, an input validator refused the
- * client's input, or Failsafe itself had paused the model (containment) — counting them would
- * make containment look like part of the fault.
+ * client's input, Failsafe itself had paused the model (containment), or its circuit breaker
+ * skipped the call (the failures that opened it are counted) — counting them would make
+ * containment look like part of the fault.
  */
-export const notModelFailureClasses = new Set(['client_disconnected', 'input_validator', 'paused', 'fallback_unavailable']);
+export const notModelFailureClasses = new Set(['client_disconnected', 'input_validator', 'paused', 'fallback_unavailable', 'circuit_open']);
 
 /** Request failed in the data plane: error, blocked, fallback, or its first attempt failed and was retried. */
 export const isOperationalFailure = (trace: Trace): boolean =>

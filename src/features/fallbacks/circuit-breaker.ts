@@ -223,14 +223,15 @@ const outcomeOk = (err: unknown): boolean => !(err instanceof UpstreamError && C
 
 /**
  * Wraps the client's postJson and postStream with the breakers. Returns the undo. A refused call
- * throws UpstreamError('connection') so the gateway treats it like a dead upstream: retry on the
- * stable version, else a fallback answer, else an error.
+ * throws UpstreamError('circuit_open'), which the gateway handles like a dead upstream: retry on
+ * the stable version, else a fallback answer, else an error. Its own class keeps it apart from
+ * real connection failures: RCA does not read skipped calls as evidence about the upstream.
  */
 export function guardUpstream(upstream: UpstreamClient, breakers: BreakerRegistry, clock: Clock): () => void {
   const postJson = upstream.postJson;
   const postStream = upstream.postStream;
   const refuse = (b: CircuitBreaker) =>
-    new UpstreamError('connection', `circuit breaker for ${b.key} is open: call skipped`);
+    new UpstreamError('circuit_open', `circuit breaker for ${b.key} is open: call skipped`);
   upstream.postJson = async function guardedPostJson(target, body) {
     const b = breakers.breakerFor(target as VersionTarget);
     if (!b) return postJson.call(upstream, target, body);

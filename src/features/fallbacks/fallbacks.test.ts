@@ -166,8 +166,14 @@ describe('circuit breaker', () => {
     const snap = breakers.snapshot().find((b) => b.key === 'bot@v2')!;
     expect(snap).toMatchObject({ state: 'open', opens: 1, consecutiveFailures: 3 });
 
-    for (let i = 0; i < 5; i++) expect((await ask('bot', `open ${i}`)).headers.get('x-failsafe-version')).toBe('v1');
+    const skipped = await ask('bot', 'open 0');
+    expect(skipped.headers.get('x-failsafe-version')).toBe('v1');
+    for (let i = 1; i < 5; i++) expect((await ask('bot', `open ${i}`)).headers.get('x-failsafe-version')).toBe('v1');
     expect(bad.stats().requests).toBe(3); // skipped: not one more call to the dead upstream
+    // The trace says the breaker skipped v2, not that v2's upstream refused a connection.
+    await gw.gateway.telemetry.flush();
+    const trace = await gw.stores.traces.get(skipped.headers.get('x-request-id')!);
+    expect(trace).toMatchObject({ version: 'v1', firstVersion: 'v2', retried: true, errorClass: 'circuit_open' });
 
     bad.setFaults({});
     clock.t += 5_000;

@@ -9,7 +9,9 @@ export type UpstreamErrorClass =
   | 'timeout'
   | 'connection'
   | 'malformed_output'
-  | 'context_length_exceeded';
+  | 'context_length_exceeded'
+  /** Not sent: the version's circuit breaker is open (src/features/fallbacks/circuit-breaker.ts). */
+  | 'circuit_open';
 
 export class UpstreamError extends Error {
   readonly errorClass: UpstreamErrorClass;

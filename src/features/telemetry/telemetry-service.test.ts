@@ -60,6 +60,17 @@ describe('TelemetryService', () => {
     expect((await store.get('req_1'))!.firstVersion).toBe('v2');
   });
 
+  it('counts a call the circuit breaker skipped as a failure of its version, with no latency', () => {
+    const { t } = make();
+    t.observe(base({ version: 'v1', firstVersion: 'v2', retried: true, errorClass: 'circuit_open' }), [
+      { version: 'v2', ok: false, errorClass: 'circuit_open', latencyMs: 0.01 },
+      { version: 'v1', ok: true, latencyMs: 8 },
+    ]);
+    const v2 = t.windows.snapshot('bot', 'v2', T0, T0 + 1000);
+    expect(v2).toMatchObject({ requests: 1, errors: 1, errorClasses: { circuit_open: 1 } });
+    expect(v2.latency.count).toBe(0);
+  });
+
   it('records answers without a version (paused, fallback) at model level and counts fallbacks', async () => {
     const { t } = make();
     t.observe(base({ requestId: 'req_2', version: undefined, status: 'fallback', fallback: 'static' }), []);

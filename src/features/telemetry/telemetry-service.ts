@@ -113,7 +113,9 @@ export class TelemetryService {
         model: trace.model,
         version: a.version,
         at: trace.startedAt,
-        latencyMs: a.latencyMs,
+        // A call the circuit breaker skipped counts as a failure of its version (the monitors keep
+        // seeing the fault while the breaker hides it from users), but it has no latency.
+        latencyMs: a.errorClass === 'circuit_open' ? undefined : a.latencyMs,
         ttfbMs: a.ttfbMs,
         ok: a.ok,
         errorClass: a.errorClass,
