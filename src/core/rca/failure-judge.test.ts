@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Trace } from '../types.ts';
-import { armOf, failureJudge, indexFeedback } from './failure-judge.ts';
+import { armOf, failureJudge, indexFeedback, upstreamErrorClasses } from './failure-judge.ts';
 
 const trace = (i: number, over: Partial<Trace> = {}): Trace => ({
   requestId: `r${i}`,
@@ -34,8 +34,9 @@ describe('failureJudge', () => {
     expect(judge.isFailure(trace(0, { retried: true, firstVersion: 'v2' }))).toBe(true);
     expect(judge.isFailure(trace(0, { status: 'error', httpStatus: 499, errorClass: 'client_disconnected' }))).toBe(false);
     expect(judge.isFailure(trace(0, { status: 'error', httpStatus: 503, errorClass: 'paused' }))).toBe(false);
-    // Skipped by Failsafe's circuit breaker and answered by the stable version: not evidence.
-    expect(judge.isFailure(trace(0, { retried: true, firstVersion: 'v2', errorClass: 'circuit_open' }))).toBe(false);
+    // Skipped by the circuit breaker, answered by stable: a failure of v2, not of v2's upstream host.
+    expect(judge.isFailure(trace(0, { retried: true, firstVersion: 'v2', errorClass: 'circuit_open' }))).toBe(true);
+    expect(upstreamErrorClasses.has('circuit_open')).toBe(false);
     expect(judge.isFailure(trace(0, { status: 'blocked', httpStatus: 400, errorClass: 'input_validator' }))).toBe(false);
     expect(judge.isFailure(trace(0, { validators: [{ validator: 'json', passed: false, action: 'flag' }] }))).toBe(true);
     expect(judge.isFailure(trace(1, { prediction: 'legit' }))).toBe(false);

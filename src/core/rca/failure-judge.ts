@@ -14,7 +14,11 @@ export interface FailureJudge {
   slowThresholdMs?: number;
 }
 
-/** Upstream failure classes: the provider or the network between us and it. */
+/**
+ * Upstream failure classes: the provider or the network between us and it. Not `circuit_open`:
+ * a call the breaker skipped still failed its version (it stands for the failures that opened the
+ * breaker), but it never reached the upstream, so it says nothing about the host.
+ */
 export const upstreamErrorClasses = new Set(['upstream_5xx', 'timeout', 'connection', 'upstream_429', 'rate_limited']);
 
 /** The version a request was first sent to: a retry on the stable version does not hide the failing one. */
@@ -35,11 +39,10 @@ export function firstAttemptHost(trace: Trace, hostOfVersion?: (version: string)
 
 /**
  * Outcomes that say nothing about the model: the client hung up, an input validator refused the
- * client's input, Failsafe itself had paused the model (containment), or its circuit breaker
- * skipped the call (the failures that opened it are counted) — counting them would make
- * containment look like part of the fault.
+ * client's input, or Failsafe itself had paused the model (containment) — counting them would
+ * make containment look like part of the fault.
  */
-export const notModelFailureClasses = new Set(['client_disconnected', 'input_validator', 'paused', 'fallback_unavailable', 'circuit_open']);
+export const notModelFailureClasses = new Set(['client_disconnected', 'input_validator', 'paused', 'fallback_unavailable']);
 
 /** Request failed in the data plane: error, blocked, fallback, or its first attempt failed and was retried. */
 export const isOperationalFailure = (trace: Trace): boolean =>
