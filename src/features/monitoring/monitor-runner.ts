@@ -517,7 +517,7 @@ export class MonitorRunner {
     if (this.o.stores) {
       try {
         // Traces reach the store in batches a fraction of a second behind; close enough for a scope.
-        const traces = await this.o.stores.traces.query({ model: ctx.model, version: ctx.version, from: analysis.since, limit: 10_000 });
+        const traces = await this.o.stores.traces.query({ model: ctx.model, version: ctx.version, from: analysis.since, limit: 10_000, bodies: false });
         const clients = new Set<string>();
         for (const t of traces) if (t.client) clients.add(t.client);
         impact.clients = clients.size;

@@ -123,7 +123,7 @@ export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
   let truncated = false;
   const seenAtCursor = new Set<string>();
   for (;;) {
-    const page = await o.stores.traces.query({ model: o.model, from: cursor, to, order: 'asc', limit: PAGE });
+    const page = await o.stores.traces.query({ model: o.model, from: cursor, to, order: 'asc', limit: PAGE, bodies: false });
     let fresh = 0;
     for (const t of page) {
       if (t.startedAt === cursor && seenAtCursor.has(t.requestId)) continue;

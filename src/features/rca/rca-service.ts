@@ -113,9 +113,9 @@ export function createRcaService(options: RcaServiceOptions): RcaService {
     const baselineStart = windowStart - baselineMs;
 
     const [incidentTraces, baselineTraces, versions, history, feedback] = await Promise.all([
-      stores.traces.query({ model, from: windowStart, to: end + 1, order: 'asc', limit: cap }),
+      stores.traces.query({ model, from: windowStart, to: end + 1, order: 'asc', limit: cap, bodies: false }),
       // Newest first: when capped, keep the baseline closest to the onset.
-      stores.traces.query({ model, from: baselineStart, to: windowStart, order: 'desc', limit: cap }),
+      stores.traces.query({ model, from: baselineStart, to: windowStart, order: 'desc', limit: cap, bodies: false }),
       stores.versions.list(model),
       stores.routes.history(model, { limit: 1000 }),
       stores.feedback.query({ model, from: baselineStart, to: end + 1, limit: 200_000 }),

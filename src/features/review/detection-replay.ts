@@ -116,7 +116,7 @@ async function cachedEngine(
   let read = 0;
   const seen = new Set<string>();
   for (;;) {
-    const page = await o.stores.traces.query({ model: o.incident.model, from: cursor, to, order: 'asc', limit: 5_000 });
+    const page = await o.stores.traces.query({ model: o.incident.model, from: cursor, to, order: 'asc', limit: 5_000, bodies: false });
     const fresh = page.filter((t) => !seen.has(t.requestId));
     if (fresh.length === 0) break;
     read += fresh.length;
@@ -140,7 +140,7 @@ async function cachedEngine(
 /** Requests of `version` in [from, to) and the span they fall in (a replay over silence judges nothing). */
 async function trafficIn(stores: Pick<Stores, 'traces'>, model: string, version: string, from: EpochMs, to: EpochMs, max: number): Promise<{ requests: number; first?: EpochMs; last?: EpochMs }> {
   if (to <= from) return { requests: 0 };
-  const traces = (await stores.traces.query({ model, from, to, order: 'asc', limit: max })).filter((t) => armOf(t) === version);
+  const traces = (await stores.traces.query({ model, from, to, order: 'asc', limit: max, bodies: false })).filter((t) => armOf(t) === version);
   return traces.length === 0 ? { requests: 0 } : { requests: traces.length, first: traces[0]!.startedAt, last: traces[traces.length - 1]!.startedAt };
 }
 

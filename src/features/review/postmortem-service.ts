@@ -272,7 +272,7 @@ export class PostmortemService {
     let traces: PostmortemInput['traces'];
     let feedback: PostmortemInput['feedback'] = [];
     try {
-      const items = await stores.traces.query({ model: incident.model, from: w.from, to: w.to, order: 'asc', limit: cap + 1 });
+      const items = await stores.traces.query({ model: incident.model, from: w.from, to: w.to, order: 'asc', limit: cap + 1, bodies: false });
       traces = { items: items.slice(0, cap), from: w.from, to: w.to, truncated: items.length > cap };
       feedback = await stores.feedback.query({ model: incident.model, from: w.from, to: w.to, limit: 1_000_000 });
     } catch (err) {
@@ -395,7 +395,7 @@ export class PostmortemService {
    * there (core/rca estimateOnset's likelihood-ratio threshold); otherwise none.
    */
   private async estimateOnset(incident: Incident): Promise<EpochMs | undefined> {
-    const traces = await this.o.stores.traces.query({ model: incident.model, from: incident.detectedAt - 30 * 60_000, to: incident.detectedAt + 1, order: 'asc', limit: 50_000 });
+    const traces = await this.o.stores.traces.query({ model: incident.model, from: incident.detectedAt - 30 * 60_000, to: incident.detectedAt + 1, order: 'asc', limit: 50_000, bodies: false });
     const scope = incident.version !== undefined ? traces.filter((t) => armOf(t) === incident.version) : traces;
     return estimateOnsetPoint(scope.map((t) => ({ at: t.startedAt, failed: isOperationalFailure(t) || failedValidator(t) })))?.at;
   }

@@ -53,7 +53,14 @@ export class MemoryTraceStore implements TraceStore {
       out.push(t);
     }
     out.sort(q.order === 'asc' ? byTime : (a, b) => byTime(b, a));
-    return (q.limit !== undefined ? out.slice(0, q.limit) : out).map(copy);
+    const page = (q.limit !== undefined ? out.slice(0, q.limit) : out).map(copy);
+    if (q.bodies === false) {
+      for (const t of page) {
+        delete t.input;
+        delete t.output;
+      }
+    }
+    return page;
   }
 
   async prune(options: { before?: number; maxCount?: number }): Promise<number> {

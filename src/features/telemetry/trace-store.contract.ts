@@ -138,6 +138,17 @@ export function traceStoreContract(getStores: () => Stores): void {
       expect(ids(await s.traces.query({ model: 'm', from: 50_100, order: 'asc' }))).toEqual(ids(m));
     });
 
+    it('leaves the captured text out when asked (bodies: false), every other field kept', async () => {
+      const s = getStores();
+      const full = trace('with-text', 1_000, { input: 'the prompt', output: 'the answer', errorMessage: 'kept', tags: { team: 'a' }, features: [1, 2] });
+      await s.traces.insertMany([full]);
+      const [bare] = await s.traces.query({ bodies: false });
+      const [stored] = await s.traces.query({});
+      expect(stored).toMatchObject(full);
+      const { input: _input, output: _output, ...rest } = stored;
+      expect(bare).toEqual(rest);
+    });
+
     it('leaves shadow traces out unless asked for', async () => {
       const s = getStores();
       await s.traces.insertMany([trace('live', 1_000), trace('shadow', 1_001, { shadow: true, version: 'v2' })]);

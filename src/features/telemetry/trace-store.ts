@@ -14,6 +14,12 @@ export interface TraceQuery {
   limit?: number;
   /** By startedAt (then request id), newest first by default. */
   order?: 'asc' | 'desc';
+  /**
+   * Include the captured input and output text (default true). Analyses that read thousands of
+   * traces and never their text (RCA, impact, replays) pass false: at a 4,000-character cap the
+   * text is most of a trace's memory.
+   */
+  bodies?: boolean;
 }
 
 export interface TraceStore {

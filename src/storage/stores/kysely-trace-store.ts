@@ -56,6 +56,9 @@ const TRACE_COLUMNS = Object.keys(
   }),
 ) as (keyof TracesTable)[];
 
+/** Every column but the captured text, for queries with `bodies: false`. */
+const COLUMNS_WITHOUT_BODIES = TRACE_COLUMNS.filter((c) => c !== 'input' && c !== 'output');
+
 /** One row's values in TRACE_COLUMNS order. */
 const traceValues = (t: Trace): unknown[] => {
   const row = traceToRow(t) as Record<string, unknown>;
@@ -180,7 +183,9 @@ export class KyselyTraceStore implements TraceStore {
     const dir = q.order ?? 'desc';
     const after = dir === 'asc' ? '>' : '<';
     const rows = await readPaged<Selectable<TracesTable>>(this.ctx, q.limit, (last, n) => {
-      let s = this.ctx.db.selectFrom('traces').selectAll();
+      const traces = this.ctx.db.selectFrom('traces');
+      // Without bodies the rows lack input and output, which traceFromRow reads as absent.
+      let s = q.bodies === false ? (traces.select(COLUMNS_WITHOUT_BODIES) as unknown as ReturnType<typeof traces.selectAll>) : traces.selectAll();
       if (q.model !== undefined) s = s.where('model', '=', q.model);
       if (q.version !== undefined) s = s.where('version', '=', q.version);
       if (q.from !== undefined) s = s.where('started_at', '>=', q.from);
