@@ -8,6 +8,7 @@ import * as runbooks from './003-runbooks.ts';
 import * as rollbacks from './004-rollbacks.ts';
 import * as deployments from './005-deployments.ts';
 import * as monitorTuning from './006-monitor-tuning.ts';
+import * as tracesFailureIndexes from './007-traces-failure-indexes.ts';
 
 export interface MigrationModule {
   up(db: Kysely<any>, caps: Capabilities): Promise<void>;
@@ -22,4 +23,5 @@ export const migrations: Record<string, MigrationModule> = {
   '004-rollbacks': rollbacks,
   '005-deployments': deployments,
   '006-monitor-tuning': monitorTuning,
+  '007-traces-failure-indexes': tracesFailureIndexes,
 };
