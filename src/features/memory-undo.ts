@@ -27,13 +27,5 @@ export class UndoJournal implements UndoLog {
  */
 export const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
-/** Drops keys whose value is undefined, like a row read back from the database. */
-export function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value;
-}
-
 /** Code-point order, as the databases compare text here (SQLite binary; PostgreSQL with a C collation). */
 export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,6 +1,7 @@
 import { FailsafeError } from '../../core/errors.ts';
 import type { AuditEntry } from '../../core/types.ts';
-import { compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { AuditStore } from './audit-store.ts';
 
 export class MemoryAuditStore implements AuditStore {

@@ -1,6 +1,7 @@
 import { FailsafeError } from '../../core/errors.ts';
 import type { ApiKey } from '../../core/types.ts';
-import { cmp, compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { cmp, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { ApiKeyStore } from './api-key-store.ts';
 
 interface StoredKey {

@@ -1,5 +1,6 @@
 import type { EpochMs, Feedback } from '../../core/types.ts';
-import { compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { FeedbackStore } from './feedback-store.ts';
 
 interface FeedbackData {

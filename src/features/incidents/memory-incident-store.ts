@@ -4,7 +4,8 @@
 import { FailsafeError } from '../../core/errors.ts';
 import { isActive } from '../../core/incident-lifecycle.ts';
 import type { Incident, TimelineEvent } from '../../core/types.ts';
-import { cmp, compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { cmp, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { IncidentQuery, IncidentStore, TimelineQuery } from './incident-store.ts';
 
 interface IncidentData {

@@ -1,5 +1,6 @@
 // In-memory MonitorTuningStore for service tests; held to the same contract as the Kysely store.
-import { cmp, compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { cmp, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { MonitorTuning, MonitorTuningStore } from './monitor-tuning-store.ts';
 
 const keyOf = (model: string, monitor: string): string => `${model}\u0000${monitor}`;

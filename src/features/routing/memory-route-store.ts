@@ -1,6 +1,7 @@
 import { FailsafeError } from '../../core/errors.ts';
 import type { Route, RouteChange } from '../../core/types.ts';
-import { cmp, compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { cmp, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { RouteStore } from './route-store.ts';
 
 interface RouteData {

@@ -1,5 +1,6 @@
 import type { Trace } from '../../core/types.ts';
-import { cmp, compact, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { cmp, copy, noUndo, type UndoLog } from '../memory-undo.ts';
+import { compact } from '../../core/compact.ts';
 import type { TraceQuery, TraceStore } from './trace-store.ts';
 
 /** The shape a trace reads back as from the database: booleans always set, absent fields omitted. */
@@ -54,13 +55,7 @@ export class MemoryTraceStore implements TraceStore {
     }
     out.sort(q.order === 'asc' ? byTime : (a, b) => byTime(b, a));
     const page = (q.limit !== undefined ? out.slice(0, q.limit) : out).map(copy);
-    if (q.bodies === false) {
-      for (const t of page) {
-        delete t.input;
-        delete t.output;
-      }
-    }
-    return page;
+    return q.bodies === false ? page.map(({ input: _input, output: _output, ...rest }) => rest) : page;
   }
 
   async prune(options: { before?: number; maxCount?: number }): Promise<number> {

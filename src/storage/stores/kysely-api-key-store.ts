@@ -4,7 +4,8 @@ import type { ApiKey, Role } from '../../core/types.ts';
 import type { ApiKeyStore } from '../../features/auth/api-key-store.ts';
 import { orUndefined } from '../json.ts';
 import type { ApiKeysTable } from '../schema.ts';
-import { compact, orNull, type StoreContext } from './store-context.ts';
+import { orNull, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 const keyFromRow = (row: Selectable<ApiKeysTable>): ApiKey =>
   compact({

@@ -5,7 +5,8 @@ import type { AuditStore } from '../../features/audit/audit-store.ts';
 import { lockKeys } from '../capabilities.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { AuditLogTable } from '../schema.ts';
-import { compact, orNull, type StoreContext } from './store-context.ts';
+import { orNull, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 const entryFromRow = (row: Selectable<AuditLogTable>): AuditEntry =>
   compact({

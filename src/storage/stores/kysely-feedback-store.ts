@@ -3,7 +3,8 @@ import type { EpochMs, Feedback } from '../../core/types.ts';
 import type { FeedbackStore } from '../../features/feedback/feedback-store.ts';
 import { orUndefined } from '../json.ts';
 import type { FeedbackTable } from '../schema.ts';
-import { compact, orNull, readPaged, type StoreContext } from './store-context.ts';
+import { orNull, readPaged, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 const feedbackFromRow = (row: Selectable<FeedbackTable>): Feedback =>
   compact({

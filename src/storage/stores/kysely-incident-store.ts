@@ -5,7 +5,8 @@ import type { Incident, IncidentSignal, IncidentStatus, Severity, TimelineEvent 
 import type { IncidentQuery, IncidentStore, TimelineQuery } from '../../features/incidents/incident-store.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { IncidentTimelineTable, IncidentsTable } from '../schema.ts';
-import { compact, orNull, type StoreContext } from './store-context.ts';
+import { orNull, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 /** Both engines' unique-violation codes; the capability module has no such probe yet. */
 const isUniqueViolation = (err: unknown): boolean => {

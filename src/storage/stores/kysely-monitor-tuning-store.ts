@@ -1,7 +1,8 @@
 // Monitor tuning on SQLite and PostgreSQL: the settings patch as JSON text.
 import type { MonitorTuning, MonitorTuningStore } from '../../features/monitoring/monitor-tuning-store.ts';
 import type { MonitorTuningTable } from '../schema.ts';
-import { compact, type StoreContext } from './store-context.ts';
+import { type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 const toDomain = (r: MonitorTuningTable): MonitorTuning =>
   compact({

@@ -4,7 +4,8 @@ import type { Model, ModelKind, ModelVersion, Upstream, VersionState } from '../
 import type { ModelStore, VersionStore } from '../../features/registry/registry-store.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { ModelsTable, VersionsTable } from '../schema.ts';
-import { compact, orNull, type StoreContext } from './store-context.ts';
+import { orNull, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 const modelFromRow = (row: Selectable<ModelsTable>): Model => ({
   name: row.name,

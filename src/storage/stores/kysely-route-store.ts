@@ -4,7 +4,8 @@ import type { Route, RouteChange, RouteMode } from '../../core/types.ts';
 import type { RouteStore } from '../../features/routing/route-store.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { RouteHistoryTable, RoutesTable } from '../schema.ts';
-import { atomically, compact, orNull, type StoreContext } from './store-context.ts';
+import { atomically, orNull, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 type Shadow = { version: string; percent: number };
 

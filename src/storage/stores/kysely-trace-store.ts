@@ -5,7 +5,8 @@ import type { Capabilities } from '../capabilities.ts';
 import { fromJson, orUndefined, toJson } from '../json.ts';
 import type { Database, TracesTable } from '../schema.ts';
 import type { WriteStatement } from '../sqlite-writer.ts';
-import { atomically, compact, orNull, readPaged, type StoreContext } from './store-context.ts';
+import { atomically, orNull, readPaged, type StoreContext } from './store-context.ts';
+import { compact } from '../../core/compact.ts';
 
 // Every key in a fixed order: Kysely builds one column list for a multi-row insert.
 const traceToRow = (t: Trace): Insertable<TracesTable> => ({

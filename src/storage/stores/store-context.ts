@@ -52,14 +52,6 @@ export async function readPaged<R>(ctx: StoreContext, limit: number | undefined,
   }
 }
 
-/** Drops keys whose value is undefined, so stored rows read back with absent optional fields. */
-export function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value;
-}
-
 /** SQL NULL for an absent optional value. */
 export const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
 
