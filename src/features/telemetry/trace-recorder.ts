@@ -232,8 +232,6 @@ export class TraceRecorder {
     if (trace.input !== undefined) trace.input = captureInput ? this.clean(trace.input, maxChars) : undefined;
     if (trace.output !== undefined) trace.output = captureOutput ? this.clean(trace.output, maxChars) : undefined;
     if (trace.errorMessage !== undefined) trace.errorMessage = this.clean(trace.errorMessage, 2_000);
-    if (trace.input === undefined) delete trace.input;
-    if (trace.output === undefined) delete trace.output;
     return trace;
   }
 
