@@ -8,6 +8,8 @@
 // the answered attempt on the other, both at the trace's latency; the stable version counts as a
 // split arm when it had traffic in the minute before each evaluation.
 import { FailsafeError } from '../../core/errors.ts';
+import { armOf } from '../../core/rca/failure-judge.ts';
+import { timeSlicer } from '../../core/time-slice.ts';
 import type { EpochMs, Finding, Trace } from '../../core/types.ts';
 import type { SeverityRules } from '../../core/detectors/severity.ts';
 import type { Stores } from '../stores.ts';
@@ -101,22 +103,57 @@ export function observationsOf(t: Trace): Observation[] {
   return out;
 }
 
-export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
-  if (o.windows.length === 0) throw new FailsafeError('VALIDATION_FAILED', 'windows: give at least one window to replay');
-  for (const [i, w] of o.windows.entries()) {
+/** Recorded history folded into metric windows once, for any number of replays over it. */
+export interface ReplayHistory {
+  model: string;
+  from: EpochMs;
+  to: EpochMs;
+  windows: MetricWindows;
+  /** Start times of the requests first sent to each version (its arm), oldest first; shadow traces left out. */
+  armStarts: Map<string, number[]>;
+  tracesRead: number;
+  feedbackRead: number;
+  /** Traces beyond the read cap were not read. */
+  truncated: boolean;
+}
+
+/** What one replay over a history judges: a monitor, with the settings under test, in some windows. */
+export type ReplaySpec = Omit<ReplayOptions, 'stores' | 'maxTraces'>;
+
+function checkWindows(windows: readonly ReplayWindow[]): void {
+  if (windows.length === 0) throw new FailsafeError('VALIDATION_FAILED', 'windows: give at least one window to replay');
+  for (const [i, w] of windows.entries()) {
     if (!(w.to > w.from)) throw new FailsafeError('VALIDATION_FAILED', `windows[${i}]: "to" must be after "from"`);
   }
-  const s = o.settings;
-  const history = (Math.max(...s.windows) + s.baselineSeconds) * 1000;
-  const from = Math.min(...o.windows.map((w) => w.from)) - history;
-  const to = Math.max(...o.windows.map((w) => w.to));
+}
+
+/** The span of history a replay reads: its windows, with the longest window and the baseline before them. */
+export function replaySpan(settings: MonitorSettings, windows: readonly ReplayWindow[]): { from: EpochMs; to: EpochMs } {
+  checkWindows(windows);
+  const history = (Math.max(...settings.windows) + settings.baselineSeconds) * 1000;
+  const from = Math.min(...windows.map((w) => w.from)) - history;
+  const to = Math.max(...windows.map((w) => w.to));
   if (to - from > MAX_SPAN_MS) {
     throw new FailsafeError('VALIDATION_FAILED', `windows: a replay covers at most ${MAX_SPAN_MS / 3_600_000} h of history (with the windows and baseline before it); this one needs ${Math.ceil((to - from) / 3_600_000)} h`);
   }
+  return { from, to };
+}
+
+export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
+  const { from, to } = replaySpan(o.settings, o.windows);
+  const history = await loadReplayHistory({ stores: o.stores, model: o.model, from, to, ...(o.maxTraces !== undefined ? { maxTraces: o.maxTraces } : {}) });
+  return replayOver(history, o);
+}
+
+/** Reads [from, to) of a model's traces (every version: the stable one is a baseline) and feedback into metric windows. */
+export async function loadReplayHistory(o: { stores: Pick<Stores, 'traces' | 'feedback'>; model: string; from: EpochMs; to: EpochMs; maxTraces?: number }): Promise<ReplayHistory> {
+  const { from, to } = o;
   const windows = new MetricWindows({ retentionSeconds: Math.ceil((to - from) / 1000) + 2 });
   const maxTraces = o.maxTraces ?? 500_000;
+  const armStarts = new Map<string, number[]>();
+  const slice = timeSlicer();
 
-  // Traces of every version (the stable one is a baseline), oldest first, page by page.
+  // Oldest first, page by page.
   const predictions = new Map<string, string>();
   let cursor = from;
   let read = 0;
@@ -132,6 +169,10 @@ export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
       if (t.shadow) continue;
       for (const obs of observationsOf(t)) windows.record(obs);
       if (t.prediction !== undefined) predictions.set(t.requestId, t.prediction);
+      const arm = armOf(t);
+      let starts = armStarts.get(arm);
+      if (!starts) armStarts.set(arm, (starts = []));
+      starts.push(t.startedAt);
     }
     if (page.length < PAGE || fresh === 0) break;
     if (read >= maxTraces) {
@@ -142,6 +183,7 @@ export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
     if (last !== cursor) seenAtCursor.clear();
     cursor = last;
     for (const t of page) if (t.startedAt === last) seenAtCursor.add(t.requestId);
+    await slice();
   }
 
   // Feedback counts at its request's time, like the live windows.
@@ -156,7 +198,18 @@ export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
       correct: f.label !== undefined && prediction !== undefined ? labelMatches(f.label, prediction) : undefined,
     });
   }
+  return { model: o.model, from, to, windows, armStarts, tracesRead: read, feedbackRead: feedback.length, truncated };
+}
 
+/** One replay over a loaded history; the evaluations yield to the event loop every few milliseconds. */
+export async function replayOver(history: ReplayHistory, o: ReplaySpec): Promise<ReplayResult> {
+  const span = replaySpan(o.settings, o.windows);
+  if (o.model !== history.model || span.from < history.from || span.to > history.to) {
+    throw new Error(`replay of ${o.model} over [${span.from}, ${span.to}) needs history the loaded [${history.from}, ${history.to}) of ${history.model} does not hold`);
+  }
+  const s = o.settings;
+  const windows = history.windows;
+  const slice = timeSlicer();
   const cache = new Map<string, { window: ReturnType<MetricWindows['snapshot']>; usedAt: EpochMs }>();
   // Recorded history does not change while it is replayed: cached blocks never go stale.
   const reader = new WindowCache(windows, { ttlMs: Number.MAX_SAFE_INTEGER, freshSeconds: 0 });
@@ -173,6 +226,7 @@ export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
       reader.setNow(t);
       const ctx = new EvalContext(reader, role, t, 10_000, cache);
       const evaluation = evaluateMonitor(o.monitor, s, ctx, o.severityRules);
+      await slice();
       r.evaluations++;
       if (r.evaluations % 30 === 0) for (const [key, entry] of cache) if (entry.usedAt < t - 30_000) cache.delete(key);
       const status = evaluation.finding.status;
@@ -203,9 +257,9 @@ export async function replayMonitor(o: ReplayOptions): Promise<ReplayResult> {
     windows: results,
     falseAlarms: results.filter((r) => r.kind === 'healthy').reduce((a, r) => a + r.alarms, 0),
     detected: incidentWindows.length > 0 && incidentWindows.every((r) => r.alarms > 0),
-    tracesRead: read,
-    feedbackRead: feedback.length,
-    truncated,
+    tracesRead: history.tracesRead,
+    feedbackRead: history.feedbackRead,
+    truncated: history.truncated,
   };
   const delays = incidentWindows.map((r) => r.detectionDelayMs).filter((d): d is number => d !== undefined);
   if (delays.length) out.firstDetectionDelayMs = Math.min(...delays);

@@ -5,12 +5,10 @@
 // would have raised on healthy history: the faulty version's own traffic in the hour before the
 // onset and the stable version's traffic over the same hour and the incident.
 import { armOf } from '../../core/rca/failure-judge.ts';
-import type { EpochMs, Feedback, Incident, Trace } from '../../core/types.ts';
-import { MemoryFeedbackStore } from '../feedback/memory-feedback-store.ts';
+import type { EpochMs, Incident } from '../../core/types.ts';
 import { isMonitorId, type MonitorSettings } from '../monitoring/monitor-config.ts';
-import { replayMonitor } from '../monitoring/replay.ts';
+import { loadReplayHistory, replayOver } from '../monitoring/replay.ts';
 import type { Stores } from '../stores.ts';
-import { MemoryTraceStore } from '../telemetry/memory-trace-store.ts';
 import type { DetectionReplayInput, HealthySpan, ReplayTrial } from './postmortem-types.ts';
 import { tighterTrials, type MonitorKindName } from './tuning-trials.ts';
 
@@ -90,16 +88,14 @@ function withPatch(settings: MonitorSettings, patch: Record<string, unknown>): M
   return { ...(out as unknown as MonitorSettings), windows, enabled: true };
 }
 
-/** What the replays need of a trace (no input or output text), so an hour of traffic fits in memory. */
-const slim = (t: Trace): Trace => {
-  const { input: _i, output: _o, errorMessage: _e, tags: _t, ...rest } = t;
-  return rest.validators ? { ...rest, validators: rest.validators.map((v) => ({ validator: v.validator, passed: v.passed, action: v.action })) } : rest;
-};
+type Traffic = { requests: number; first?: EpochMs; last?: EpochMs };
+type TrafficOf = (version: string, from: EpochMs, to: EpochMs) => Promise<Traffic>;
 
 /**
- * Replays over traces read once: the monitoring feature's replay (replay.ts) run against an
- * in-memory copy of the span, so trying eight settings does not read the same hour eight times.
- * Undefined when the span holds more traces than `max` (the caller falls back to the runner).
+ * Replays over history read once: the traces and feedback of the span are folded into metric
+ * windows one time (loadReplayHistory), and every trial replays over them, so trying eight
+ * settings neither reads nor re-folds the same hour eight times. Undefined when the span holds
+ * more traces than `max` (the caller falls back to the runner's replay).
  */
 async function cachedEngine(
   o: ReplayDetectionOptions,
@@ -108,37 +104,40 @@ async function cachedEngine(
   current: MonitorSettings,
   stable: string | undefined,
   max: number,
-): Promise<{ engine: Engine; traces: Pick<Stores, 'traces'> } | undefined> {
+  maxCount: number,
+): Promise<{ engine: Engine; traffic: TrafficOf } | undefined> {
   const monitor = o.monitor;
   if (!isMonitorId(monitor)) return undefined;
-  const traces = new MemoryTraceStore();
-  let cursor = from;
-  let read = 0;
-  const seen = new Set<string>();
-  for (;;) {
-    const page = await o.stores.traces.query({ model: o.incident.model, from: cursor, to, order: 'asc', limit: 5_000, bodies: false });
-    const fresh = page.filter((t) => !seen.has(t.requestId));
-    if (fresh.length === 0) break;
-    read += fresh.length;
-    if (read > max) return undefined;
-    await traces.insertMany(fresh.map(slim));
-    const last = page[page.length - 1]!.startedAt;
-    if (last !== cursor) seen.clear();
-    for (const t of page) if (t.startedAt === last) seen.add(t.requestId);
-    cursor = last;
-    if (page.length < 5_000) break;
-  }
-  const rows: Feedback[] = await o.stores.feedback.query({ model: o.incident.model, from, to, limit: 1_000_000 });
-  const feedback = new MemoryFeedbackStore({ rows, nextId: rows.length + 1 });
+  const history = await loadReplayHistory({ stores: o.stores, model: o.incident.model, from, to, maxTraces: max });
+  if (history.truncated) return undefined;
   return {
-    traces: { traces },
+    traffic: async (version, a, b) => trafficAmong(history.armStarts.get(version) ?? [], a, b, maxCount),
     engine: (version, windows, patch) =>
-      replayMonitor({ stores: { traces, feedback }, model: o.incident.model, version, monitor, settings: withPatch(current, patch), windows, ...(stable ? { stableVersion: stable } : {}) }),
+      replayOver(history, { model: o.incident.model, version, monitor, settings: withPatch(current, patch), windows, ...(stable ? { stableVersion: stable } : {}) }),
   };
 }
 
+/** Index of the first value ≥ x in an ascending list. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first `max` requests among ascending start times that fall in [from, to), and the span they cover (as trafficIn). */
+function trafficAmong(starts: readonly number[], from: EpochMs, to: EpochMs, max: number): Traffic {
+  const i = lowerBound(starts, from);
+  const j = Math.min(lowerBound(starts, to), i + max);
+  return j > i ? { requests: j - i, first: starts[i]!, last: starts[j - 1]! } : { requests: 0 };
+}
+
 /** Requests of `version` in [from, to) and the span they fall in (a replay over silence judges nothing). */
-async function trafficIn(stores: Pick<Stores, 'traces'>, model: string, version: string, from: EpochMs, to: EpochMs, max: number): Promise<{ requests: number; first?: EpochMs; last?: EpochMs }> {
+async function trafficIn(stores: Pick<Stores, 'traces'>, model: string, version: string, from: EpochMs, to: EpochMs, max: number): Promise<Traffic> {
   if (to <= from) return { requests: 0 };
   const traces = (await stores.traces.query({ model, from, to, order: 'asc', limit: max, bodies: false })).filter((t) => armOf(t) === version);
   return traces.length === 0 ? { requests: 0 } : { requests: traces.length, first: traces[0]!.startedAt, last: traces[traces.length - 1]!.startedAt };
@@ -174,17 +173,17 @@ export async function replayDetection(o: ReplayDetectionOptions): Promise<Detect
   // Every replay needs the longest window and the baseline span of history before its windows.
   const s = (current ?? {}) as { windows?: number[]; baselineSeconds?: number };
   const lead = ((s.windows?.length ? Math.max(...s.windows) : 3600) + (s.baselineSeconds ?? 3600)) * 1000;
-  const cached = current ? await cachedEngine(o, Math.min(before.from, stableWindow.from) - lead, incidentWindow.to, current as unknown as MonitorSettings, stable, o.maxCachedTraces ?? 200_000) : undefined;
+  const cached = current ? await cachedEngine(o, Math.min(before.from, stableWindow.from) - lead, incidentWindow.to, current as unknown as MonitorSettings, stable, o.maxCachedTraces ?? 200_000, maxCount) : undefined;
   const replay: Engine = cached?.engine ?? ((v, windows, patch) => monitoring.replay(incident.model, v, windows, settingsOf(patch), monitor));
-  const source = cached?.traces ?? o.stores;
+  const traffic: TrafficOf = cached?.traffic ?? ((v, a, b) => trafficIn(o.stores, incident.model, v, a, b, maxCount));
 
 
   const healthy: HealthySpan[] = [];
-  const ownTraffic = await trafficIn(source, incident.model, version, before.from, before.to, maxCount);
+  const ownTraffic = await traffic(version, before.from, before.to);
   const ownBefore = ownTraffic.requests;
   const ownWindow = clip(before, ownTraffic);
   if (ownBefore > 0) healthy.push({ description: `${version}'s own traffic in the ${Math.round(healthyMs / 60_000)} min before the onset`, version, from: ownWindow.from, to: ownWindow.to, requests: ownBefore });
-  const stableTraffic = stable ? await trafficIn(source, incident.model, stable, stableWindow.from, stableWindow.to, maxCount) : { requests: 0 };
+  const stableTraffic = stable ? await traffic(stable, stableWindow.from, stableWindow.to) : { requests: 0 };
   const stableRequests = stableTraffic.requests;
   const stableClipped = clip(stableWindow, stableTraffic);
   if (stable && stableRequests > 0) {

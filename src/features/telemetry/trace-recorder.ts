@@ -4,6 +4,7 @@
 // redaction happen at flush time, off the request path, and always before anything is stored. A
 // failed write keeps the batch and retries with backoff; the queue is bounded so a dead database
 // costs memory up to a limit, then the oldest traces are dropped (and counted), never the process.
+import { yieldToEventLoop } from '../../core/time-slice.ts';
 import type { Clock, EpochMs, Trace } from '../../core/types.ts';
 import type { TraceStore } from './trace-store.ts';
 
@@ -207,7 +208,7 @@ export class TraceRecorder {
         this.retryAt = 0;
         this.backoffMs = 0;
         // A synchronous store (better-sqlite3) resolves in a microtask: yield to I/O between batches.
-        if (i + size < pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (i + size < pending.length) await yieldToEventLoop();
       } catch (err) {
         // Keep the batch (already prepared: capped and redacted) and the rest, oldest first; try again later.
         this.queue = prepared.concat(pending.slice(i + size), this.queue);

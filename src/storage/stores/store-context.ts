@@ -1,5 +1,6 @@
 // What every Kysely store is built from: the database (or the transaction it is bound to) and the
 // engine's capabilities. Shared helpers for row conversion live here too.
+import { yieldToEventLoop } from '../../core/time-slice.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Capabilities } from '../capabilities.ts';
 import type { StorageHandle } from '../database.ts';
@@ -48,7 +49,7 @@ export async function readPaged<R>(ctx: StoreContext, limit: number | undefined,
     for (const r of got) rows.push(r);
     if (got.length < n || rows.length === limit) return rows;
     after = got[got.length - 1];
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
 }
 
