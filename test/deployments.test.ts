@@ -84,7 +84,15 @@ describe('canary deployments through the gateway', { timeout: 120_000 }, () => {
   it('aborts a candidate that fails only on long inputs, at the first step, failing no client request', async () => {
     const id = await deploy('long', { steps: [25, 50, 100], stepSeconds: 2, ...fast });
     const load = await drive(s.url, chatRequest('long', { longEvery: 25 }), 150, finished(id), 100_000);
-    const d = await detail(id, 3);
+    const d = await detail(id, 30);
+    // Each look's decision with the long bucket's counts, so a run that leaves step 25 is diagnosable.
+    type Look = { step: number; decision: string; monitors: { monitor: string; status: string; segments?: { segment: string; candidate: object; stable: object }[] }[] };
+    const looks = (d.analyses as Look[]).map((a) => {
+      const seg = a.monitors.find((m) => m.monitor === 'segment:input-length');
+      const bucket = seg?.segments?.find((g) => g.segment === '1024-4095');
+      return `${a.step}% ${a.decision} [${a.monitors.map((m) => `${m.monitor} ${m.status}`).join(', ')}] long ${JSON.stringify(bucket?.candidate)} vs ${JSON.stringify(bucket?.stable)}`;
+    });
+    console.log(`long inputs: ${d.status} at ${d.step}%; looks:\n  ${looks.join('\n  ')}`);
     expect(d.status).toBe('aborted');
     expect(d.step).toBe(25);
     expect(d.reason).toMatch(/breach/);
