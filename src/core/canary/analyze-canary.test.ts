@@ -79,9 +79,12 @@ describe('analyzeCanary', () => {
     const held = analyzeCanary({ candidate: cand, stable: stab, settings: s });
     expect(held.decision).toBe('insufficient_data');
     expect(held.reason).toBe('insufficient data: segment:input-length inputs of 1024-4095 chars: 100% (4/4) failed vs 0% (0/10), too few to judge yet');
-    // Two failures prove little: the same data with two long inputs passes.
-    cand.segments!['1024-4095'] = { requests: 2, failures: 2 };
+    // Two failures prove little once the candidate has answered some long inputs: 2 of 4 passes.
+    cand.segments!['1024-4095'] = { requests: 4, failures: 2 };
     expect(analyzeCanary({ candidate: cand, stable: stab, settings: s }).decision).toBe('pass');
+    // But not while it has answered none of them, however few.
+    cand.segments!['1024-4095'] = { requests: 2, failures: 2 };
+    expect(analyzeCanary({ candidate: cand, stable: stab, settings: s }).decision).toBe('insufficient_data');
   });
 
   // The false-abort budget and detection speed, by simulation: a canary looked at every second.

@@ -161,9 +161,13 @@ describe('compareSegments', () => {
     expect(held).toMatchObject({ status: 'insufficient_data', holds: true });
     expect(held.segments?.find((g) => g.segment === '1024-4095')).toMatchObject({ status: 'insufficient_data', suspect: true });
     expect(held.detail).toContain('1024-4095 chars: candidate 3/3 failed, stable 0/8 (suspect)');
-    // With no stable traffic there at all, still suspect; spread failures or few of them are not.
+    // With no stable traffic there at all, still suspect; spread failures are not, nor are few of
+    // them once the candidate has answered some of the bucket's inputs.
     expect(judge({ '0-255': clean, '1024-4095': { requests: 3, failures: 3 } }, { '0-255': clean }).holds).toBe(true);
-    expect(judge({ '0-255': clean, '1024-4095': { requests: 2, failures: 2 } }, { '0-255': clean }).holds).toBeUndefined();
+    expect(judge({ '0-255': clean, '1024-4095': { requests: 3, failures: 2 } }, { '0-255': clean }).holds).toBeUndefined();
+    // Every request of the bucket failed, even one: the step waits for the next one there.
+    expect(judge({ '0-255': clean, '1024-4095': { requests: 1, failures: 1 } }, { '0-255': clean, '1024-4095': { requests: 16, failures: 0 } }).holds).toBe(true);
+    expect(judge({ '0-255': clean, '1024-4095': { requests: 2, failures: 2 } }, { '0-255': clean }).holds).toBe(true);
     expect(judge({ '0-255': { requests: 400, failures: 12 }, '1024-4095': { requests: 100, failures: 3 } }, { '0-255': clean }).holds).toBeUndefined();
   });
 

@@ -349,7 +349,7 @@ export interface SegmentComparisonInput {
  * inputs are rare. Each bucket is compared on its own (α split across the buckets that have
  * candidate traffic). This check is never required (a bucket with little traffic would hold every
  * step for data it may never get), but a suspect bucket holds the step: the candidate failed there
- * at least SUSPECT_FAILURES times, concentrated, and worse than stable by the breach's effect rule (a
+ * at least SUSPECT_FAILURES times, or every time so far, concentrated, and worse than stable by the breach's effect rule (a
  * bucket stable has no traffic in counts as 0%), and only the sample size stands between it and an
  * abort. A step does not pass over that; it waits for the data (or its deadline, and then what
  * onInsufficientData says).
@@ -403,7 +403,7 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
       const worse = r.status === 'breach' && onlyHere;
       seg.status = worse ? 'breach' : 'ok';
       if (r.status === 'breach' && !worse) seg.spread = true;
-      else if (!worse && onlyHere && c.failures >= SUSPECT_FAILURES && exceeds(c.failures / c.requests, b.requests > 0 ? b.failures / b.requests : 0, s)) {
+      else if (!worse && onlyHere && (c.failures >= SUSPECT_FAILURES || c.failures === c.requests) && exceeds(c.failures / c.requests, b.requests > 0 ? b.failures / b.requests : 0, s)) {
         seg.status = 'insufficient_data';
         seg.suspect = true;
       }
@@ -452,7 +452,12 @@ export function compareSegments(input: SegmentComparisonInput): CanaryMonitorRes
   return { ...base, status: 'ok', summary: `${active.length} buckets, none worse` };
 }
 
-/** Candidate failures in one bucket before a worse-looking bucket holds the step (one or two prove little). */
+/**
+ * Candidate failures in one bucket before a worse-looking bucket holds the step (one or two prove
+ * little), unless every candidate request there failed: a step must not pass while the candidate
+ * has answered none of a bucket's inputs (a clean-clone run passed step 25 with long inputs at 1/1
+ * failed and 0/16 on stable, and aborted only at 50). That hold lasts until one succeeds there.
+ */
 const SUSPECT_FAILURES = 3;
 
 /** The breach's effect rule on two point estimates: ≥ minEffect.absolute higher and ×minEffect.relative. */
